@@ -1,0 +1,147 @@
+import type { SessionEvent, SessionLogger } from './events.js';
+import type { UserId } from './session.js';
+import type { SessionCache } from './session-cache.js';
+import type { SessionStore } from './session-store.js';
+
+/** How a change of User-Agent between requests is judged. */
+export type UserAgentPolicy = 'family' | 'strict' | 'ignore';
+
+/** Which client addresses may set the client IP through `X-Forwarded-For`. */
+export type TrustProxy = boolean | number | readonly string[];
+
+/**
+ * Options of {@link SessionManager}. Validated once (a bad value throws a `TypeError` naming
+ * the option), defaults applied, then frozen. The library never reads `process.env`.
+ */
+export interface SessionManagerOptions<TUser = unknown> {
+  /** Where sessions live. Required. */
+  readonly store: SessionStore;
+  /** An accelerator in front of the store. Default: none (every request reads the store). */
+  readonly cache?: SessionCache | undefined;
+  /**
+   * Loads the session's user on a cache miss; its result is cached with the session, so keep it
+   * small and free of secrets. Return `null`/`undefined` when the user no longer exists.
+   * Default: the user is `{ id: userId }`.
+   */
+  readonly loadUser?: ((userId: UserId) => TUser | null | undefined | Promise<TUser | null | undefined>) | undefined;
+  /**
+   * Whether the loaded user may still authenticate. Default: true unless the user has
+   * `isActive === false` or `is_active === false`.
+   */
+  readonly isUserActive?: ((user: TUser) => boolean) | undefined;
+  /** Characters of `[a-z0-9]` in an opaque token. Default 50, minimum 50, maximum 256. */
+  readonly tokenSize?: number | undefined;
+  /** Absolute lifetime of a new session, in seconds; `null` for none. Default 86400. */
+  readonly sessionTtlSeconds?: number | null | undefined;
+  /** End a session unused this long, in seconds. Default: none. */
+  readonly idleTimeoutSeconds?: number | null | undefined;
+  /** How long a cached session may be reused before the store is asked again. Default 900. */
+  readonly cacheTtlSeconds?: number | undefined;
+  /** `last_online` is written at most this often per session. Default 60. */
+  readonly touchIntervalSeconds?: number | undefined;
+  /** Default `family`: browser, OS or device family change suspends; `strict`: any change. */
+  readonly userAgentPolicy?: UserAgentPolicy | undefined;
+  /** The opaque-token scheme, compared case-insensitively. Default `Token`. */
+  readonly tokenKeyword?: string | undefined;
+  /** When set, the client IP comes from `X-Forwarded-For`. Default false. */
+  readonly trustProxy?: TrustProxy | undefined;
+  /** At the cap, a new login ends the least recently used session. Default: unlimited. */
+  readonly maxSessionsPerUser?: number | null | undefined;
+  /** Every authentication failure answers `Invalid token.` Default false. */
+  readonly genericErrors?: boolean | undefined;
+  /** How often buffered `last_online` writes are flushed, in milliseconds. Default 1000. */
+  readonly touchFlushIntervalMs?: number | undefined;
+  /** Lifecycle events (created, suspended, revoked, …), for logs or audit. */
+  readonly onEvent?: ((event: SessionEvent) => void) | undefined;
+  /** Where warnings go. Default: `console.warn`. */
+  readonly logger?: SessionLogger | undefined;
+  /** The clock, in epoch milliseconds. Default `Date.now`. */
+  readonly clock?: (() => number) | undefined;
+}
+
+/** The validated, frozen configuration. */
+export interface SessionConfig {
+  readonly tokenSize: number;
+  readonly sessionTtlSeconds: number | null;
+  readonly idleTimeoutSeconds: number | null;
+  readonly cacheTtlSeconds: number;
+  readonly touchIntervalSeconds: number;
+  readonly userAgentPolicy: UserAgentPolicy;
+  readonly tokenKeyword: string;
+  readonly trustProxy: TrustProxy;
+  readonly maxSessionsPerUser: number | null;
+  readonly genericErrors: boolean;
+  readonly touchFlushIntervalMs: number;
+}
+
+function fail(option: string, expected: string, value: unknown): never {
+  throw new TypeError(`nilva-session: option "${option}" must be ${expected}, got ${describe(value)}`);
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : String(value);
+}
+
+function integer(option: string, value: unknown, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    fail(option, `an integer from ${min} to ${max}`, value);
+  }
+  return value;
+}
+
+function optionalInteger(option: string, value: unknown, fallback: number | null, min: number): number | null {
+  if (value === null) return null;
+  if (value === undefined) return fallback;
+  return integer(option, value, 0, min);
+}
+
+function validTrustProxy(value: unknown): TrustProxy {
+  if (value === undefined) return false;
+  if (typeof value === 'boolean') return value;
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 0) return value;
+  if (Array.isArray(value) && value.every((v) => typeof v === 'string' && v.length > 0)) {
+    return Object.freeze([...(value as string[])]);
+  }
+  return fail('trustProxy', 'a boolean, a hop count or a list of addresses', value);
+}
+
+/** Validates options and applies defaults (DESIGN §4). Throws a `TypeError` naming the option. */
+export function resolveConfig(options: SessionManagerOptions<never>): SessionConfig {
+  if (typeof options !== 'object' || options === null) fail('options', 'an object', options);
+  const store = options.store as unknown;
+  if (typeof store !== 'object' || store === null || typeof (store as { findByKeyHash?: unknown }).findByKeyHash !== 'function') {
+    fail('store', 'a SessionStore', store);
+  }
+  const policy = options.userAgentPolicy ?? 'family';
+  if (policy !== 'family' && policy !== 'strict' && policy !== 'ignore') {
+    fail('userAgentPolicy', '"family", "strict" or "ignore"', policy);
+  }
+  const keyword = options.tokenKeyword ?? 'Token';
+  if (typeof keyword !== 'string' || !/^[A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]*$/.test(keyword)) {
+    fail('tokenKeyword', 'an HTTP auth-scheme token', keyword);
+  }
+  for (const name of ['loadUser', 'isUserActive', 'onEvent', 'clock'] as const) {
+    const v = options[name];
+    if (v !== undefined && typeof v !== 'function') fail(name, 'a function', v);
+  }
+  if (options.genericErrors !== undefined && typeof options.genericErrors !== 'boolean') {
+    fail('genericErrors', 'a boolean', options.genericErrors);
+  }
+  return Object.freeze({
+    tokenSize: integer('tokenSize', options.tokenSize, 50, 50, 256),
+    sessionTtlSeconds: optionalInteger('sessionTtlSeconds', options.sessionTtlSeconds, 86_400, 1),
+    idleTimeoutSeconds: optionalInteger('idleTimeoutSeconds', options.idleTimeoutSeconds, null, 1),
+    cacheTtlSeconds: integer('cacheTtlSeconds', options.cacheTtlSeconds, 900, 1),
+    touchIntervalSeconds: integer('touchIntervalSeconds', options.touchIntervalSeconds, 60, 1),
+    userAgentPolicy: policy,
+    tokenKeyword: keyword,
+    trustProxy: validTrustProxy(options.trustProxy),
+    maxSessionsPerUser: optionalInteger('maxSessionsPerUser', options.maxSessionsPerUser, null, 1),
+    genericErrors: options.genericErrors ?? false,
+    touchFlushIntervalMs: integer('touchFlushIntervalMs', options.touchFlushIntervalMs, 1000, 1, 3_600_000),
+  });
+}

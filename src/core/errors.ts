@@ -1,0 +1,59 @@
+/**
+ * Stable error codes. The core knows no HTTP status: the HTTP layer maps each code to a
+ * status, a DRF-shaped body and a `WWW-Authenticate` header.
+ */
+export type SessionErrorCode =
+  /** No credentials were presented on a route that needs them. */
+  | 'ERR_NOT_AUTHENTICATED'
+  /** `Token` with nothing after it. */
+  | 'ERR_HEADER_NO_CREDENTIALS'
+  /** `Token a b`. */
+  | 'ERR_HEADER_SPACES'
+  /** Bytes that are not UTF-8. */
+  | 'ERR_HEADER_INVALID_CHARACTERS'
+  /** Unknown or malformed opaque token. */
+  | 'ERR_SESSION_INVALID'
+  /** Revoked or suspended session (opaque token). */
+  | 'ERR_SESSION_SUSPENDED'
+  /** Past `expire_at`. */
+  | 'ERR_SESSION_EXPIRED'
+  /** Unused for longer than `idleTimeoutSeconds`. */
+  | 'ERR_SESSION_IDLE'
+  /** The user agent changed under the policy; the session was suspended. */
+  | 'ERR_USER_AGENT_CHANGED'
+  /** The session's user is inactive or no longer exists. */
+  | 'ERR_USER_INACTIVE'
+  /** A JWT's session does not exist or belongs to another user. */
+  | 'ERR_SESSION_NOT_FOUND'
+  /** `Bearer` followed by other than one word. */
+  | 'ERR_BAD_AUTHORIZATION_HEADER'
+  /** The store could not be reached. */
+  | 'ERR_STORE_UNAVAILABLE';
+
+/**
+ * The one error class of the library. `code` is stable; `message` is the text the HTTP
+ * contract shows to clients; `cause` keeps the underlying error, if any.
+ */
+export class SessionError extends Error {
+  override readonly name = 'SessionError';
+  readonly code: SessionErrorCode;
+
+  constructor(code: SessionErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+/** Messages of the contract (DESIGN §5), kept in one place. */
+export const messages = {
+  notAuthenticated: 'Authentication credentials were not provided.',
+  headerNoCredentials: 'Invalid token header. No credentials provided.',
+  headerSpaces: 'Invalid token header. Token string should not contain spaces.',
+  headerInvalidCharacters: 'Invalid token header. Token string should not contain invalid characters.',
+  invalidToken: 'Invalid token.',
+  sessionSuspended: 'User session is suspended.',
+  userInactive: 'User inactive or deleted.',
+  storeUnavailable: 'Service temporarily unavailable.',
+  idle: 'Session has expired due to inactivity.',
+  userAgentChangedDetail: 'User suspended; because user agent changed!',
+} as const;

@@ -1,0 +1,59 @@
+import type { UserId } from './session.js';
+
+/** Why a session ended or was refused, as events and `detail` record it. */
+export type SessionEndReason =
+  | 'user_agent_changed'
+  | 'revoked_by_user'
+  | 'logout'
+  | 'revoked_all'
+  | 'session_limit'
+  | 'idle_timeout'
+  | 'admin'
+  | 'purged';
+
+/**
+ * A lifecycle event. Carries ids, never a token. `ts` is ISO 8601 UTC.
+ */
+export type SessionEvent =
+  | {
+      readonly type: 'session_created';
+      readonly ts: string;
+      readonly sessionId: string;
+      readonly userId: UserId;
+      readonly ip: string;
+      readonly userAgent: string;
+    }
+  | {
+      readonly type: 'session_suspended';
+      readonly ts: string;
+      readonly sessionId: string;
+      readonly userId: UserId;
+      readonly ip: string;
+      readonly userAgent: string;
+      readonly reason: 'user_agent_changed' | 'idle_timeout';
+    }
+  | {
+      readonly type: 'session_revoked';
+      readonly ts: string;
+      readonly sessionId: string;
+      readonly userId: UserId;
+      readonly reason: SessionEndReason;
+    }
+  | {
+      readonly type: 'session_ip_changed';
+      readonly ts: string;
+      readonly sessionId: string;
+      readonly userId: UserId;
+      readonly previousIp: string;
+      readonly ip: string;
+    }
+  | {
+      readonly type: 'sessions_purged';
+      readonly ts: string;
+      readonly count: number;
+    };
+
+/** Where the library reports what it cannot throw: failed background writes, cache faults. */
+export interface SessionLogger {
+  warn(message: string, details?: Record<string, unknown>): void;
+}

@@ -1,0 +1,537 @@
+import { randomUUID } from 'node:crypto';
+import { pythonUtcString } from '../lib/time.js';
+import { hashData, isWellFormedToken, KEY_PREFIX_LENGTH, tokenGenerator } from '../tokens/opaque-token.js';
+import { sameUserAgentFamily } from '../useragent/user-agent-data.js';
+import { parseAuthorization } from './authorization-header.js';
+import { resolveConfig, type SessionConfig, type SessionManagerOptions } from './config.js';
+import { messages, SessionError, type SessionErrorCode } from './errors.js';
+import type { SessionEndReason, SessionEvent, SessionLogger } from './events.js';
+import type { SessionRecord, SessionRef, UserId } from './session.js';
+import type { CachedSession, CacheRead, SessionCache } from './session-cache.js';
+import type { SessionStore } from './session-store.js';
+import { TouchBuffer } from './touch-buffer.js';
+
+/** Facts about the request that the checks need. */
+export interface RequestFacts {
+  /** The client IP (see `clientIp`); `""` when unknown. */
+  readonly ip: string;
+  /** The raw `User-Agent` header; `""` when absent. */
+  readonly userAgent: string;
+}
+
+/** A successful authentication. `session` is the cached record (no token in it). */
+export interface AuthSuccess<TUser> {
+  readonly ok: true;
+  readonly user: TUser;
+  readonly session: CachedSession;
+  readonly scheme: 'token' | 'bearer';
+}
+
+/** A refused authentication; `error.code` says why. */
+export interface AuthFailure {
+  readonly ok: false;
+  readonly error: SessionError;
+}
+
+export type AuthOutcome<TUser> = AuthSuccess<TUser> | AuthFailure;
+
+/** A value now, or later. The in-process cache answers synchronously. */
+export type MaybePromise<T> = T | Promise<T>;
+
+/** The result of a login: the raw token (shown once, to the client) and the stored row. */
+export interface CreatedSession {
+  /** The opaque token. Hand it to the client; it is not kept anywhere. */
+  readonly token: string;
+  readonly session: SessionRecord;
+}
+
+/** Who is asking for a session, for {@link SessionManager.createSession}. */
+export interface CreateSessionInput {
+  readonly userId: UserId;
+  readonly ip?: string | undefined;
+  readonly userAgent?: string | undefined;
+  /** Absolute expiry; default `now + sessionTtlSeconds`. `null` for none. */
+  readonly expireAt?: Date | null | undefined;
+}
+
+/** Which message a failure carries depends on the scheme (DESIGN §5). */
+type Scheme = 'token' | 'bearer';
+
+const DETAILS: Readonly<Record<SessionEndReason, string>> = {
+  user_agent_changed: messages.userAgentChangedDetail,
+  revoked_by_user: 'Revoked by the user.',
+  logout: 'Logged out.',
+  revoked_all: 'Revoked with all of the user’s sessions.',
+  session_limit: 'Ended: the user reached the session limit.',
+  idle_timeout: 'Ended: idle for too long.',
+  admin: 'Revoked by an administrator.',
+  purged: 'Purged.',
+};
+
+function defaultIsUserActive(user: unknown): boolean {
+  if (typeof user !== 'object' || user === null) return user !== false;
+  const u = user as { isActive?: unknown; is_active?: unknown };
+  return u.isActive !== false && u.is_active !== false;
+}
+
+const consoleLogger: SessionLogger = {
+  warn: (message, details) => console.warn(message, details ?? ''),
+};
+
+/**
+ * The session engine: creates sessions, authenticates requests against them through the
+ * cache, lists and revokes them. Framework-free; stores and caches are passed in.
+ *
+ * @example
+ * const sessions = new SessionManager({ store, cache: new MemorySessionCache() });
+ * const { token } = await sessions.createSession({ userId: 42, ip, userAgent });
+ * const outcome = await sessions.authenticate(`Token ${token}`, { ip, userAgent });
+ */
+export class SessionManager<TUser = unknown> {
+  /** The validated, frozen configuration. */
+  readonly config: SessionConfig;
+  readonly #store: SessionStore;
+  readonly #cache: SessionCache | undefined;
+  readonly #loadUser: (userId: UserId) => unknown;
+  readonly #isUserActive: (user: TUser) => boolean;
+  readonly #onEvent: ((event: SessionEvent) => void) | undefined;
+  readonly #logger: SessionLogger;
+  readonly #now: () => number;
+  readonly #touches: TouchBuffer;
+  readonly #cacheTtlMs: number;
+  readonly #touchIntervalMs: number;
+  readonly #idleMs: number | null;
+
+  constructor(options: SessionManagerOptions<TUser>) {
+    this.config = resolveConfig(options as unknown as SessionManagerOptions<never>);
+    this.#store = options.store;
+    this.#cache = options.cache;
+    this.#loadUser = options.loadUser ?? ((userId: UserId) => ({ id: userId }));
+    this.#isUserActive = options.isUserActive ?? defaultIsUserActive;
+    this.#onEvent = options.onEvent;
+    this.#logger = options.logger ?? consoleLogger;
+    this.#now = options.clock ?? Date.now;
+    this.#touches = new TouchBuffer(this.#store, this.config.touchFlushIntervalMs, this.#logger);
+    this.#cacheTtlMs = this.config.cacheTtlSeconds * 1000;
+    this.#touchIntervalMs = this.config.touchIntervalSeconds * 1000;
+    this.#idleMs = this.config.idleTimeoutSeconds === null ? null : this.config.idleTimeoutSeconds * 1000;
+  }
+
+  /** The current time of the injected clock, in epoch milliseconds. */
+  now(): number {
+    return this.#now();
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Creation
+
+  /**
+   * Creates a session row and its opaque token. Only the token's SHA-256 is stored.
+   * At `maxSessionsPerUser`, the least recently used session of the user is ended first.
+   *
+   * @throws SessionError `ERR_STORE_UNAVAILABLE` when the store fails
+   */
+  async createSession(input: CreateSessionInput): Promise<CreatedSession> {
+    if (typeof input.userId !== 'string' && typeof input.userId !== 'number') {
+      throw new TypeError('nilva-session: createSession needs a userId (string or number)');
+    }
+    const now = this.#now();
+    const token = tokenGenerator(this.config.tokenSize);
+    const ttl = this.config.sessionTtlSeconds;
+    const expireAt = input.expireAt !== undefined ? input.expireAt : ttl === null ? null : new Date(now + ttl * 1000);
+    const created = new Date(now);
+    const session: SessionRecord = Object.freeze({
+      id: randomUUID(),
+      userId: input.userId,
+      keyHash: hashData(token),
+      keyPrefix: token.slice(0, KEY_PREFIX_LENGTH),
+      expireAt,
+      isActive: true,
+      lastOnline: created,
+      lastIp: input.ip ?? '',
+      userAgent: input.userAgent ?? '',
+      detail: null,
+      createdAt: created,
+    });
+    if (this.config.maxSessionsPerUser !== null) await this.#enforceLimit(input.userId, now);
+    await this.#storeCall(() => this.#store.insert(session));
+    this.#emit({
+      type: 'session_created',
+      ts: created.toISOString(),
+      sessionId: session.id,
+      userId: session.userId,
+      ip: session.lastIp,
+      userAgent: session.userAgent,
+    });
+    return { token, session };
+  }
+
+  async #enforceLimit(userId: UserId, now: number): Promise<void> {
+    const max = this.config.maxSessionsPerUser as number;
+    await this.#touches.flush();
+    const active = await this.#storeCall(() => this.#store.listActive(userId, new Date(now)));
+    if (active.length < max) return;
+    // listActive is newest first: the tail is the least recently used.
+    const victims = active.slice(max - 1).map((s) => s.id);
+    await this.#end(victims, 'session_limit', undefined);
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Authentication
+
+  /**
+   * Authenticates an `Authorization` header with the opaque-token scheme. Returns `undefined`
+   * when the request carries no credentials this manager handles (anonymous), a failure with a
+   * stable code, or the user and session. Synchronous when the in-process cache answers.
+   */
+  authenticate(header: string | undefined, facts: RequestFacts): MaybePromise<AuthOutcome<TUser> | undefined> {
+    const parsed = parseAuthorization(header, this.config.tokenKeyword, null);
+    switch (parsed.scheme) {
+      case 'none':
+      case 'bearer':
+        return undefined;
+      case 'invalid':
+        return { ok: false, error: parsed.error };
+      case 'token':
+        return this.authenticateToken(parsed.credentials, facts);
+    }
+  }
+
+  /**
+   * Authenticates a raw opaque token. A token of the wrong length or alphabet is refused
+   * before any hashing or I/O.
+   */
+  authenticateToken(token: string, facts: RequestFacts): MaybePromise<AuthOutcome<TUser>> {
+    if (!isWellFormedToken(token, this.config.tokenSize)) return this.#fail('ERR_SESSION_INVALID', messages.invalidToken);
+    const keyHash = hashData(token);
+    const cached = this.#cache === undefined ? undefined : this.#safeRead(() => (this.#cache as SessionCache).byKeyHash(keyHash));
+    if (cached instanceof Promise) {
+      return cached.then((entry) =>
+        entry === undefined ? this.#miss('key', keyHash, facts, 'token') : this.#checkCached(entry, facts, 'token'),
+      );
+    }
+    if (cached !== undefined) return this.#checkCached(cached, facts, 'token');
+    return this.#miss('key', keyHash, facts, 'token');
+  }
+
+  /**
+   * Authenticates by session id (the JWT path): the session must exist, be active, unexpired,
+   * belong to `userId` when given, and pass the user-agent policy.
+   */
+  authenticateSessionId(sessionId: string, facts: RequestFacts, userId?: UserId): MaybePromise<AuthOutcome<TUser>> {
+    const cached = this.#cache === undefined ? undefined : this.#safeRead(() => (this.#cache as SessionCache).byId(sessionId));
+    const go = (entry: CachedSession | undefined): MaybePromise<AuthOutcome<TUser>> => {
+      if (entry === undefined) return this.#miss('id', sessionId, facts, 'bearer', userId);
+      if (userId !== undefined && String(entry.userId) !== String(userId)) return this.#fail('ERR_SESSION_NOT_FOUND', 'Session not found.');
+      return this.#checkCached(entry, facts, 'bearer');
+    };
+    return cached instanceof Promise ? cached.then(go) : go(cached);
+  }
+
+  #safeRead(read: () => CacheRead): CacheRead {
+    try {
+      const r = read();
+      if (r instanceof Promise) {
+        return r.then(
+          (entry) => entry,
+          (error: unknown) => {
+            this.#logger.warn('nilva-session: cache read failed; asking the store', { error: String(error) });
+            return undefined;
+          },
+        );
+      }
+      return r;
+    } catch (error) {
+      this.#logger.warn('nilva-session: cache read failed; asking the store', { error: String(error) });
+      return undefined;
+    }
+  }
+
+  /** Cache hit: every check of a miss runs here too (DESIGN §6). */
+  #checkCached(entry: CachedSession, facts: RequestFacts, scheme: Scheme): MaybePromise<AuthOutcome<TUser>> {
+    const now = this.#now();
+    if (entry.expireAt !== null && now >= entry.expireAt) return this.#expired(entry.expireAt);
+    if (this.#idleMs !== null && now - this.#lastSeen(entry) >= this.#idleMs) {
+      // The cached last_online may lag another instance's touches: let the store decide.
+      return this.#miss(scheme === 'token' ? 'key' : 'id', scheme === 'token' ? entry.keyHash : entry.id, facts, scheme);
+    }
+    return this.#accept(entry, facts, scheme, now);
+  }
+
+  /** Cache miss: read the store, check the row, and fill the cache. */
+  async #miss(kind: 'key' | 'id', lookup: string, facts: RequestFacts, scheme: Scheme, userId?: UserId): Promise<AuthOutcome<TUser>> {
+    const epoch = this.#cache?.epoch() ?? 0;
+    let row: SessionRecord | undefined;
+    try {
+      row = kind === 'key' ? await this.#store.findByKeyHash(lookup) : await this.#store.findById(lookup);
+    } catch (error) {
+      return { ok: false, error: storeUnavailable(error) };
+    }
+    if (row === undefined || (userId !== undefined && String(row.userId) !== String(userId))) {
+      return scheme === 'token'
+        ? this.#fail('ERR_SESSION_INVALID', messages.invalidToken)
+        : this.#fail('ERR_SESSION_NOT_FOUND', 'Session not found.');
+    }
+    if (!row.isActive) {
+      return this.#fail('ERR_SESSION_SUSPENDED', scheme === 'token' ? messages.sessionSuspended : 'User is suspended.');
+    }
+    const now = this.#now();
+    if (row.expireAt !== null && now >= row.expireAt.getTime()) return this.#expired(row.expireAt.getTime());
+    const lastOnline = Math.max(row.lastOnline.getTime(), this.#touches.pending(row.id) ?? 0);
+    if (this.#idleMs !== null && now - lastOnline >= this.#idleMs) {
+      await this.#end([row.id], 'idle_timeout', undefined).catch(() => undefined);
+      return this.#fail('ERR_SESSION_IDLE', messages.idle);
+    }
+    let user: unknown;
+    try {
+      user = await this.#loadUser(row.userId);
+    } catch (error) {
+      return { ok: false, error: storeUnavailable(error) };
+    }
+    if (user === null || user === undefined || !this.#isUserActive(user as TUser)) {
+      return this.#fail('ERR_USER_INACTIVE', messages.userInactive);
+    }
+    const entry: CachedSession = {
+      id: row.id,
+      userId: row.userId,
+      keyHash: row.keyHash,
+      expireAt: row.expireAt === null ? null : row.expireAt.getTime(),
+      lastOnline,
+      lastIp: row.lastIp,
+      userAgent: row.userAgent,
+      createdAt: row.createdAt.getTime(),
+      user,
+    };
+    const outcome = await this.#accept(entry, facts, scheme, now);
+    if (outcome.ok && this.#cache !== undefined) {
+      const ttl = entry.expireAt === null ? this.#cacheTtlMs : Math.min(this.#cacheTtlMs, entry.expireAt - now);
+      if (ttl > 0) await this.#cacheWrite(() => (this.#cache as SessionCache).set(outcome.session, ttl, epoch));
+    }
+    return outcome;
+  }
+
+  /** The checks shared by hits and misses once the session is known to be alive. */
+  #accept(entry: CachedSession, facts: RequestFacts, scheme: Scheme, now: number): MaybePromise<AuthOutcome<TUser>> {
+    if (!this.#isUserActive(entry.user as TUser)) return this.#fail('ERR_USER_INACTIVE', messages.userInactive);
+    if (entry.userAgent !== facts.userAgent && this.#userAgentChanged(entry.userAgent, facts.userAgent)) {
+      return this.#suspend(entry, facts);
+    }
+    let current = entry;
+    const ipChanged = facts.ip !== '' && facts.ip !== entry.lastIp;
+    if (now - this.#lastSeen(entry) >= this.#touchIntervalMs || ipChanged) {
+      current = { ...entry, lastOnline: now, lastIp: ipChanged ? facts.ip : entry.lastIp };
+      this.#touches.add(entry.id, now);
+      const cache = this.#cache;
+      if (cache?.update !== undefined) void this.#cacheWrite(() => (cache.update as (e: CachedSession) => void | Promise<void>)(current));
+    }
+    const success: AuthSuccess<TUser> = { ok: true, user: entry.user as TUser, session: current, scheme };
+    if (ipChanged) return this.#recordIp(entry, facts.ip).then(() => success);
+    return success;
+  }
+
+  #lastSeen(entry: CachedSession): number {
+    const pending = this.#touches.pending(entry.id);
+    return pending !== undefined && pending > entry.lastOnline ? pending : entry.lastOnline;
+  }
+
+  #userAgentChanged(stored: string, presented: string): boolean {
+    switch (this.config.userAgentPolicy) {
+      case 'ignore':
+        return false;
+      case 'strict':
+        return stored !== presented;
+      case 'family':
+        return !sameUserAgentFamily(stored, presented);
+    }
+  }
+
+  /** Ends the session (only `is_active` and `detail` change), clears every cache, then refuses. */
+  async #suspend(entry: CachedSession, facts: RequestFacts): Promise<AuthOutcome<TUser>> {
+    const ref: SessionRef = { id: entry.id, keyHash: entry.keyHash, userId: entry.userId };
+    try {
+      await this.#store.deactivate([entry.id], messages.userAgentChangedDetail);
+    } catch (error) {
+      return { ok: false, error: storeUnavailable(error) };
+    }
+    await this.#invalidate([ref]);
+    this.#emit({
+      type: 'session_suspended',
+      ts: new Date(this.#now()).toISOString(),
+      sessionId: entry.id,
+      userId: entry.userId,
+      ip: facts.ip,
+      userAgent: facts.userAgent,
+      reason: 'user_agent_changed',
+    });
+    return this.#fail('ERR_USER_AGENT_CHANGED', messages.sessionSuspended);
+  }
+
+  async #recordIp(entry: CachedSession, ip: string): Promise<void> {
+    try {
+      await this.#store.updateLastIp(entry.id, ip);
+      this.#emit({
+        type: 'session_ip_changed',
+        ts: new Date(this.#now()).toISOString(),
+        sessionId: entry.id,
+        userId: entry.userId,
+        previousIp: entry.lastIp,
+        ip,
+      });
+    } catch (error) {
+      // The request itself is fine; the address is recorded on the next change.
+      this.#logger.warn('nilva-session: could not record the new IP', { sessionId: entry.id, error: String(error) });
+    }
+  }
+
+  #expired(expireAt: number): AuthFailure {
+    return { ok: false, error: new SessionError('ERR_SESSION_EXPIRED', `Token has expired at ${pythonUtcString(new Date(expireAt))}`) };
+  }
+
+  #fail(code: SessionErrorCode, message: string): AuthFailure {
+    return { ok: false, error: new SessionError(code, message) };
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Listing and revoking
+
+  /**
+   * The user's active, unexpired sessions, newest `last_online` first.
+   *
+   * @throws SessionError `ERR_STORE_UNAVAILABLE`
+   */
+  async listSessions(userId: UserId): Promise<SessionRecord[]> {
+    await this.#touches.flush();
+    return this.#storeCall(() => this.#store.listActive(userId, new Date(this.#now())));
+  }
+
+  /**
+   * Ends the given sessions of `userId`; ids of other users' sessions, unknown ids and
+   * sessions already ended are ignored. Returns how many were ended.
+   */
+  async revokeSessions(userId: UserId, sessionIds: readonly string[], reason: SessionEndReason = 'revoked_by_user'): Promise<number> {
+    if (sessionIds.length === 0) return 0;
+    return (await this.#end(sessionIds, reason, userId)).length;
+  }
+
+  /** Ends one session, whoever owns it (logout, admin). Returns whether it was active. */
+  async revokeSession(sessionId: string, reason: SessionEndReason = 'logout'): Promise<boolean> {
+    return (await this.#end([sessionId], reason, undefined)).length > 0;
+  }
+
+  /** Ends every active session of the user, except `exceptId`. Returns how many were ended. */
+  async revokeAllForUser(userId: UserId, options: { exceptId?: string; reason?: SessionEndReason } = {}): Promise<number> {
+    const reason = options.reason ?? 'revoked_all';
+    const refs = await this.#storeCall(() =>
+      this.#store.deactivateAllForUser(
+        userId,
+        DETAILS[reason],
+        options.exceptId === undefined ? undefined : { exceptId: options.exceptId },
+      ),
+    );
+    await this.#invalidate(refs);
+    this.#emitRevoked(refs, reason);
+    return refs.length;
+  }
+
+  /**
+   * Call when a user is deactivated, deleted or changed: clears every cached session of the
+   * user here and in every other process, so the next request reloads the user through
+   * `loadUser` and is refused if the user is inactive.
+   */
+  async invalidateUser(userId: UserId): Promise<void> {
+    const refs = await this.#storeCall(() => this.#store.refsForUser(userId));
+    await this.#invalidate(refs);
+  }
+
+  async #end(ids: readonly string[], reason: SessionEndReason, userId: UserId | undefined): Promise<SessionRef[]> {
+    const refs = await this.#storeCall(() => this.#store.deactivate(ids, DETAILS[reason], userId === undefined ? undefined : { userId }));
+    // Store first, then caches: a concurrent miss that read the row before the write cannot
+    // re-cache it, because the invalidation moves the cache epoch its fill carries.
+    await this.#invalidate(refs);
+    this.#emitRevoked(refs, reason);
+    return refs;
+  }
+
+  #emitRevoked(refs: readonly SessionRef[], reason: SessionEndReason): void {
+    if (this.#onEvent === undefined) return;
+    const ts = new Date(this.#now()).toISOString();
+    for (const ref of refs) this.#emit({ type: 'session_revoked', ts, sessionId: ref.id, userId: ref.userId, reason });
+  }
+
+  /**
+   * Deletes expired sessions (and, with `inactiveRetentionSeconds`, sessions ended longer ago
+   * than that) in batches. Active, unexpired sessions are never touched.
+   */
+  async purgeExpired(
+    options: { batchSize?: number; inactiveRetentionSeconds?: number } = {},
+  ): Promise<{ deleted: number; batches: number }> {
+    const limit = options.batchSize ?? 1000;
+    if (!Number.isInteger(limit) || limit < 1) throw new TypeError('nilva-session: batchSize must be a positive integer');
+    const now = this.#now();
+    const before = new Date(now);
+    const retention = options.inactiveRetentionSeconds;
+    const inactiveBefore = retention === undefined ? undefined : new Date(now - retention * 1000);
+    let deleted = 0;
+    let batches = 0;
+    for (;;) {
+      const refs = await this.#storeCall(() =>
+        this.#store.deleteExpired(inactiveBefore === undefined ? { before, limit } : { before, inactiveBefore, limit }),
+      );
+      batches++;
+      deleted += refs.length;
+      await this.#invalidate(refs);
+      if (refs.length < limit) break;
+    }
+    this.#emit({ type: 'sessions_purged', ts: new Date(this.#now()).toISOString(), count: deleted });
+    return { deleted, batches };
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Plumbing
+
+  async #invalidate(refs: readonly SessionRef[]): Promise<void> {
+    if (refs.length === 0 || this.#cache === undefined) return;
+    const cache = this.#cache;
+    await this.#cacheWrite(() => cache.invalidate(refs));
+  }
+
+  async #cacheWrite(write: () => void | Promise<void>): Promise<void> {
+    try {
+      await write();
+    } catch (error) {
+      this.#logger.warn('nilva-session: cache write failed', { error: String(error) });
+    }
+  }
+
+  async #storeCall<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      throw storeUnavailable(error);
+    }
+  }
+
+  #emit(event: SessionEvent): void {
+    if (this.#onEvent === undefined) return;
+    try {
+      this.#onEvent(event);
+    } catch (error) {
+      this.#logger.warn('nilva-session: onEvent threw', { error: String(error) });
+    }
+  }
+
+  /** Writes buffered `last_online` touches now. */
+  flush(): Promise<void> {
+    return this.#touches.flush();
+  }
+
+  /** Flushes pending writes. Closing the store and cache is the caller's business. */
+  async close(): Promise<void> {
+    await this.#touches.close();
+  }
+}
+
+function storeUnavailable(error: unknown): SessionError {
+  if (error instanceof SessionError) return error;
+  return new SessionError('ERR_STORE_UNAVAILABLE', messages.storeUnavailable, { cause: error });
+}

@@ -1,0 +1,50 @@
+import type { SessionRecord, SessionRef, UserId } from './session.js';
+
+/**
+ * The persistence the core needs. Stores receive `now` from the core and never read the
+ * clock themselves. Every method may reject; the core turns a rejection into
+ * `ERR_STORE_UNAVAILABLE` (HTTP 503).
+ *
+ * A store must pass the conformance suite in `nilva-session/testing`.
+ */
+export interface SessionStore {
+  /** Inserts a new session row. */
+  insert(session: SessionRecord): Promise<void>;
+  /** The session whose `key_hash` equals `keyHash`, active or not. */
+  findByKeyHash(keyHash: string): Promise<SessionRecord | undefined>;
+  /** The session with this id, active or not. `id` is a lowercase hyphenated UUID. */
+  findById(id: string): Promise<SessionRecord | undefined>;
+  /**
+   * The user's active sessions that have not expired at `now`
+   * (`expire_at` null or later than `now`), newest `last_online` first.
+   */
+  listActive(userId: UserId, now: Date): Promise<SessionRecord[]>;
+  /** Sets `last_ip` only. */
+  updateLastIp(id: string, lastIp: string): Promise<void>;
+  /**
+   * Sets `last_online` for each entry, never moving it backwards. Batched by the core
+   * (write-behind), so one call may carry many sessions.
+   */
+  touch(entries: ReadonlyArray<{ readonly id: string; readonly lastOnline: Date }>): Promise<void>;
+  /**
+   * Marks the given sessions inactive with `detail`, only where they are still active and,
+   * when `userId` is given, only where they belong to that user. Returns the sessions that
+   * changed, so that their cache entries can be cleared.
+   */
+  deactivate(ids: readonly string[], detail: string, options?: { readonly userId?: UserId }): Promise<SessionRef[]>;
+  /**
+   * Marks every active session of the user inactive, except `exceptId`. Returns the sessions
+   * that changed.
+   */
+  deactivateAllForUser(userId: UserId, detail: string, options?: { readonly exceptId?: string }): Promise<SessionRef[]>;
+  /** The user's active sessions, whatever their expiry (for cache invalidation). */
+  refsForUser(userId: UserId): Promise<SessionRef[]>;
+  /**
+   * Deletes up to `limit` sessions whose `expire_at` is at or before `before`, and, when
+   * `inactiveBefore` is given, inactive sessions whose `last_online` is at or before it.
+   * Returns the deleted sessions.
+   */
+  deleteExpired(options: { readonly before: Date; readonly inactiveBefore?: Date; readonly limit: number }): Promise<SessionRef[]>;
+  /** Releases connections. */
+  close?(): Promise<void>;
+}
