@@ -1,0 +1,52 @@
+import type { SessionError, SessionErrorCode } from '../core/errors.js';
+import type { ApiResponse } from './api-types.js';
+
+const JSON_TYPE = 'application/json';
+
+/** How each stable code is answered over HTTP (DESIGN §5). The core knows no status codes. */
+const STATUS: Readonly<Record<SessionErrorCode, number>> = {
+  ERR_NOT_AUTHENTICATED: 401,
+  ERR_HEADER_NO_CREDENTIALS: 401,
+  ERR_HEADER_SPACES: 401,
+  ERR_HEADER_INVALID_CHARACTERS: 401,
+  ERR_SESSION_INVALID: 401,
+  ERR_SESSION_SUSPENDED: 401,
+  ERR_SESSION_EXPIRED: 401,
+  ERR_SESSION_IDLE: 401,
+  ERR_USER_AGENT_CHANGED: 401,
+  ERR_USER_INACTIVE: 401,
+  ERR_SESSION_NOT_FOUND: 401,
+  ERR_BAD_AUTHORIZATION_HEADER: 401,
+  ERR_STORE_UNAVAILABLE: 503,
+};
+
+/** Codes whose body carries a simplejwt-style `code` next to `detail`. */
+const BODY_CODES: Partial<Record<SessionErrorCode, string>> = {
+  ERR_BAD_AUTHORIZATION_HEADER: 'bad_authorization_header',
+};
+
+/** A JSON response. */
+export function json(status: number, body: unknown, headers: Record<string, string> = {}): ApiResponse {
+  return { status, headers: { 'content-type': JSON_TYPE, ...headers }, body: JSON.stringify(body) };
+}
+
+/**
+ * The response for a `SessionError`: 401 with `WWW-Authenticate` naming the first configured
+ * scheme, or 503 for infrastructure failure. With `genericErrors`, every credential failure
+ * reads `Invalid token.`.
+ */
+export function errorResponse(error: SessionError, challenge: string, genericErrors: boolean): ApiResponse {
+  const status = STATUS[error.code];
+  if (status === 503) return json(503, { detail: error.message }, { 'retry-after': '5' });
+  if (genericErrors && error.code !== 'ERR_NOT_AUTHENTICATED') {
+    return json(401, { detail: 'Invalid token.' }, { 'www-authenticate': challenge });
+  }
+  const code = BODY_CODES[error.code];
+  const body = code === undefined ? { detail: error.message } : { detail: error.message, code };
+  return json(status, body, { 'www-authenticate': challenge });
+}
+
+/** 400 with a `detail`. */
+export function badRequest(detail: string): ApiResponse {
+  return json(400, { detail });
+}

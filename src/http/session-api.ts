@@ -1,0 +1,242 @@
+import { SessionError, messages } from '../core/errors.js';
+import type { SessionLogger } from '../core/events.js';
+import type { AuthOutcome, AuthSuccess, MaybePromise, RequestFacts, SessionManager } from '../core/session-manager.js';
+import type { UserId } from '../core/session.js';
+import { type ProxyTrust, clientIp, compileTrustProxy } from '../lib/ip.js';
+import type { ApiRequest, ApiResponse } from './api-types.js';
+import { badRequest, errorResponse, json } from './error-responses.js';
+import { charFields, readBody } from './request-body.js';
+import { serializeSession } from './session-serializer.js';
+
+/** Options of {@link SessionApi}. */
+export interface SessionApiOptions<TUser> {
+  /** The session engine. */
+  readonly manager: SessionManager<TUser>;
+  /**
+   * Checks a username and password; returns the user's id, or `null` when they do not match.
+   * A rejection is treated as an infrastructure failure (503).
+   */
+  readonly verifyCredentials: (
+    username: string,
+    password: string,
+    facts: RequestFacts,
+  ) => UserId | null | undefined | Promise<UserId | null | undefined>;
+  /** Most `token_id` values one DELETE may carry. Default 1000. */
+  readonly maxTokenIds?: number | undefined;
+  /** Where unexpected errors are reported. Default `console.error` (message only). */
+  readonly logger?: SessionLogger | undefined;
+}
+
+/** The largest body the API reads, in bytes. Integrations answer 413 beyond it. */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+const NO_CONTENT: ApiResponse = Object.freeze({ status: 204, headers: Object.freeze({}), body: undefined });
+
+type Handler<TUser> = (req: ApiRequest, auth: AuthSuccess<TUser> | undefined) => MaybePromise<ApiResponse>;
+
+interface Route<TUser> {
+  readonly authenticated: boolean;
+  readonly methods: Readonly<Record<string, Handler<TUser>>>;
+}
+
+/**
+ * The HTTP contract of DESIGN §5, free of any framework: `login`, `logout`, `GET` and
+ * `DELETE active`. Integrations translate requests into {@link ApiRequest} and back.
+ */
+export class SessionApi<TUser = unknown> {
+  readonly manager: SessionManager<TUser>;
+  /** The `WWW-Authenticate` value of 401 responses: the first configured scheme. */
+  readonly challenge: string;
+  readonly #verifyCredentials: SessionApiOptions<TUser>['verifyCredentials'];
+  readonly #maxTokenIds: number;
+  readonly #trust: ProxyTrust;
+  readonly #logger: SessionLogger;
+  readonly #routes: ReadonlyMap<string, Route<TUser>>;
+  readonly #unauthenticated: ApiResponse;
+
+  constructor(options: SessionApiOptions<TUser>) {
+    if (typeof options.verifyCredentials !== 'function') {
+      throw new TypeError('nilva-session: option "verifyCredentials" must be a function');
+    }
+    const max = options.maxTokenIds ?? 1000;
+    if (!Number.isInteger(max) || max < 1) throw new TypeError('nilva-session: option "maxTokenIds" must be a positive integer');
+    this.manager = options.manager;
+    this.challenge = options.manager.config.tokenKeyword;
+    this.#verifyCredentials = options.verifyCredentials;
+    this.#maxTokenIds = max;
+    this.#trust = compileTrustProxy(options.manager.config.trustProxy);
+    this.#logger = options.logger ?? { warn: (message) => console.error(message) };
+    this.#unauthenticated = this.error(new SessionError('ERR_NOT_AUTHENTICATED', messages.notAuthenticated));
+    this.#routes = new Map<string, Route<TUser>>([
+      ['login', { authenticated: false, methods: { POST: (req) => this.#login(req) } }],
+      ['logout', { authenticated: true, methods: { POST: (_req, auth) => this.#logout(auth as AuthSuccess<TUser>) } }],
+      [
+        'active',
+        {
+          authenticated: true,
+          methods: {
+            GET: (_req, auth) => this.#list(auth as AuthSuccess<TUser>),
+            DELETE: (req, auth) => this.#revoke(req, auth as AuthSuccess<TUser>),
+          },
+        },
+      ],
+    ]);
+  }
+
+  /** The client IP and User-Agent of a request, honouring `trustProxy`. */
+  facts(req: Pick<ApiRequest, 'remoteAddress' | 'forwardedFor' | 'userAgent'>): RequestFacts {
+    return { ip: clientIp(req.remoteAddress, req.forwardedFor, this.#trust), userAgent: req.userAgent ?? '' };
+  }
+
+  /**
+   * Authenticates a request: `undefined` for anonymous, else the outcome. Synchronous when the
+   * in-process cache answers, so middleware can call `next()` without a promise.
+   */
+  authenticate(req: Pick<ApiRequest, 'authorization' | 'remoteAddress' | 'forwardedFor' | 'userAgent'>): MaybePromise<AuthOutcome<TUser> | undefined> {
+    return this.manager.authenticate(req.authorization, this.facts(req));
+  }
+
+  /** The response for a refused authentication (401, or 503 when the store is down). */
+  error(error: SessionError): ApiResponse {
+    return errorResponse(error, this.challenge, this.manager.config.genericErrors);
+  }
+
+  /** 401 `Authentication credentials were not provided.` */
+  unauthenticated(): ApiResponse {
+    return this.#unauthenticated;
+  }
+
+  /** Whether `path` (below the mount prefix) is one of this API's routes. */
+  owns(path: string): boolean {
+    return this.#routes.has(trimSlash(path));
+  }
+
+  /**
+   * Answers a request below the mount prefix, or returns `undefined` when the path is not one
+   * of the API's routes (the integration then lets the framework answer 404).
+   */
+  handle(req: ApiRequest): MaybePromise<ApiResponse> | undefined {
+    const route = this.#routes.get(trimSlash(req.path));
+    if (route === undefined) return undefined;
+    const handler = route.methods[req.method];
+    if (!route.authenticated) return handler === undefined ? this.#notAllowed(req.method, route) : this.#guard(() => handler(req, undefined));
+    const outcome = this.#guardAuth(() => this.authenticate(req));
+    const next = (result: AuthOutcome<TUser> | undefined | ApiResponse): MaybePromise<ApiResponse> => {
+      if (result === undefined) return this.#unauthenticated;
+      if ('status' in result) return result;
+      if (!result.ok) return this.error(result.error);
+      return handler === undefined ? this.#notAllowed(req.method, route) : this.#guard(() => handler(req, result));
+    };
+    return outcome instanceof Promise ? outcome.then(next) : next(outcome);
+  }
+
+  #notAllowed(method: string, route: Route<TUser>): ApiResponse {
+    const allow = Object.keys(route.methods).join(', ');
+    return json(405, { detail: `Method "${method.slice(0, 20)}" not allowed.` }, { allow });
+  }
+
+  #guardAuth(run: () => MaybePromise<AuthOutcome<TUser> | undefined>): MaybePromise<AuthOutcome<TUser> | undefined | ApiResponse> {
+    try {
+      const r = run();
+      return r instanceof Promise ? r.catch((error: unknown) => this.#unexpected(error)) : r;
+    } catch (error) {
+      return this.#unexpected(error);
+    }
+  }
+
+  #guard(run: () => MaybePromise<ApiResponse>): MaybePromise<ApiResponse> {
+    try {
+      const r = run();
+      return r instanceof Promise ? r.catch((error: unknown) => this.#unexpected(error)) : r;
+    } catch (error) {
+      return this.#unexpected(error);
+    }
+  }
+
+  #unexpected(error: unknown): ApiResponse {
+    if (error instanceof SessionError) return this.error(error);
+    this.#logger.warn(`nilva-session: unexpected error: ${error instanceof Error ? error.message : String(error)}`);
+    return json(500, { detail: 'A server error occurred.' });
+  }
+
+  async #login(req: ApiRequest): Promise<ApiResponse> {
+    const body = readBody(req.contentType, req.body);
+    if (!body.ok) return body.response;
+    const checked = charFields(body.fields, [
+      { name: 'username', maxLength: 1024, trim: true },
+      { name: 'password', maxLength: 4096, trim: false },
+    ]);
+    if (!checked.ok) return checked.response;
+    const facts = this.facts(req);
+    let userId: UserId | null | undefined;
+    try {
+      userId = await this.#verifyCredentials(checked.values.username as string, checked.values.password as string, facts);
+    } catch (error) {
+      throw error instanceof SessionError ? error : new SessionError('ERR_STORE_UNAVAILABLE', messages.storeUnavailable, { cause: error });
+    }
+    if (userId === null || userId === undefined) {
+      return json(401, { detail: 'No active account found with the given credentials' }, { 'www-authenticate': this.challenge });
+    }
+    const { token, session } = await this.manager.createSession({ userId, ip: facts.ip, userAgent: facts.userAgent });
+    return json(
+      200,
+      { token, session_id: session.id, expire_at: session.expireAt === null ? null : session.expireAt.toISOString() },
+      { 'cache-control': 'no-store' },
+    );
+  }
+
+  async #logout(auth: AuthSuccess<TUser>): Promise<ApiResponse> {
+    await this.manager.revokeSession(auth.session.id, 'logout');
+    return NO_CONTENT;
+  }
+
+  async #list(auth: AuthSuccess<TUser>): Promise<ApiResponse> {
+    const sessions = await this.manager.listSessions(auth.session.userId);
+    return json(
+      200,
+      sessions.map((s) => serializeSession(s, auth.session.id)),
+      { 'cache-control': 'no-store' },
+    );
+  }
+
+  async #revoke(req: ApiRequest, auth: AuthSuccess<TUser>): Promise<ApiResponse> {
+    const ids = this.#tokenIds(req.query);
+    if ('status' in ids) return ids;
+    const userId = auth.session.userId;
+    if (ids.scope === 'others') await this.manager.revokeAllForUser(userId, { exceptId: auth.session.id });
+    else if (ids.ids.length === 0) await this.manager.revokeAllForUser(userId);
+    else await this.manager.revokeSessions(userId, ids.ids, 'revoked_by_user');
+    return NO_CONTENT;
+  }
+
+  /** Reads `token_id` (repeated) and `scope`; 400 naming the bad value. */
+  #tokenIds(query: URLSearchParams): { ids: string[]; scope: 'listed' | 'others' } | ApiResponse {
+    const raw = query.getAll('token_id');
+    const scope = query.get('scope');
+    if (scope !== null && scope !== 'others' && scope !== 'all') {
+      return badRequest(`Invalid scope ${JSON.stringify(scope.slice(0, 40))}: use "others" or "all".`);
+    }
+    if (scope !== null && raw.length > 0) return badRequest('Give either token_id or scope, not both.');
+    if (raw.length > this.#maxTokenIds) return badRequest(`Too many token_id values: at most ${this.#maxTokenIds}.`);
+    const ids = new Set<string>();
+    for (const value of raw) {
+      const id = value.trim().toLowerCase();
+      if (!UUID.test(id)) {
+        const shown = value.length > 64 ? `${value.slice(0, 64)}…` : value;
+        return badRequest(value.length === 0 ? 'Invalid token_id: it is empty.' : `Invalid token_id ${JSON.stringify(shown)}: not a UUID.`);
+      }
+      ids.add(id);
+    }
+    return { ids: [...ids], scope: scope === 'others' ? 'others' : 'listed' };
+  }
+}
+
+function trimSlash(path: string): string {
+  let p = path;
+  if (p.startsWith('/')) p = p.slice(1);
+  if (p.endsWith('/')) p = p.slice(0, -1);
+  return p;
+}
+

@@ -1,0 +1,123 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { AuthOutcome } from '../core/session-manager.js';
+import type { ApiRequest, ApiResponse } from '../http/api-types.js';
+import { json } from '../http/error-responses.js';
+import { MAX_BODY_BYTES, type SessionApi } from '../http/session-api.js';
+import type { NilvaContext } from './nilva-context.js';
+
+declare global {
+  namespace Express {
+    interface Request {
+      /** Set by nilva-session's middleware when the request is authenticated. */
+      nilva?: NilvaContext;
+    }
+  }
+}
+
+/** The pieces to mount in an Express 5 app. */
+export interface NilvaExpress {
+  /** The HTTP contract; mount it at your prefix: `app.use('/api', nilva.routes)`. */
+  readonly routes: RequestHandler;
+  /** Authenticates when credentials are present (bad ones get 401); anonymous passes through. */
+  readonly authenticate: RequestHandler;
+  /** Like `authenticate`, but anonymous requests get 401. */
+  readonly requireAuth: RequestHandler;
+}
+
+/**
+ * Express 5 integration: thin shells around {@link SessionApi}.
+ *
+ * @example
+ * const nilva = nilvaExpress(api);
+ * app.use('/api', nilva.routes);
+ * app.get('/me', nilva.requireAuth, (req, res) => res.json(req.nilva?.user));
+ */
+export function nilvaExpress<TUser>(api: SessionApi<TUser>): NilvaExpress {
+  const auth = (required: boolean): RequestHandler => {
+    const finish = (req: Request, res: Response, next: NextFunction, outcome: AuthOutcome<TUser> | undefined): void => {
+      if (outcome === undefined) {
+        if (required) send(res, api.unauthenticated());
+        else next();
+      } else if (!outcome.ok) {
+        send(res, api.error(outcome.error));
+      } else {
+        req.nilva = outcome;
+        next();
+      }
+    };
+    return (req, res, next) => {
+      const outcome = api.authenticate(facts(req));
+      if (outcome instanceof Promise) outcome.then((o) => finish(req, res, next, o), next);
+      else finish(req, res, next, outcome);
+    };
+  };
+
+  const routes: RequestHandler = (req, res, next) => {
+    if (!api.owns(req.path)) {
+      next();
+      return;
+    }
+    readBody(req).then(
+      (body) => {
+        if (body === null) {
+          send(res, json(413, { detail: 'Request body too large.' }));
+          return;
+        }
+        const apiRequest: ApiRequest = {
+          ...facts(req),
+          method: req.method,
+          path: req.path,
+          query: new URL(req.originalUrl, 'http://localhost').searchParams,
+          contentType: req.headers['content-type'],
+          body,
+        };
+        const response = api.handle(apiRequest);
+        if (response === undefined) next();
+        else if (response instanceof Promise) response.then((r) => send(res, r), next);
+        else send(res, response);
+      },
+      () => send(res, json(400, { detail: 'Could not read the request body.' })),
+    );
+  };
+
+  return { routes, authenticate: auth(false), requireAuth: auth(true) };
+}
+
+function facts(req: IncomingMessage): Pick<ApiRequest, 'authorization' | 'userAgent' | 'remoteAddress' | 'forwardedFor'> {
+  return {
+    authorization: req.headers.authorization,
+    userAgent: req.headers['user-agent'],
+    remoteAddress: req.socket.remoteAddress,
+    forwardedFor: req.headers['x-forwarded-for'],
+  };
+}
+
+function send(res: ServerResponse, response: ApiResponse): void {
+  res.statusCode = response.status;
+  for (const [name, value] of Object.entries(response.headers)) res.setHeader(name, value);
+  res.end(response.body);
+}
+
+/** The raw body as text, `null` past the limit. Uses a body another middleware already parsed. */
+function readBody(req: Request): Promise<string | undefined | null> {
+  const parsed: unknown = req.body;
+  if (parsed !== undefined && (req.readableEnded || req.complete)) {
+    if (typeof parsed === 'string') return Promise.resolve(parsed);
+    if (Buffer.isBuffer(parsed)) return Promise.resolve(parsed.toString('utf8'));
+    return Promise.resolve(JSON.stringify(parsed));
+  }
+  if (req.readableEnded) return Promise.resolve(undefined);
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) tooLarge = true;
+      else chunks.push(chunk);
+    });
+    req.on('end', () => resolve(tooLarge ? null : size === 0 ? undefined : Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
