@@ -2,36 +2,36 @@
 // Optional pieces live under subpaths: nilva-session/kysely, /http, /express, /fastify, /hono,
 // /redis, /testing.
 
-export { parseAuthorization } from './core/authorization-header.js';
 export type { ParsedAuthorization } from './core/authorization-header.js';
-export { resolveConfig } from './core/config.js';
+export { parseAuthorization } from './core/authorization-header.js';
 export type { SessionConfig, SessionManagerOptions, TrustProxy, UserAgentPolicy } from './core/config.js';
-export { SessionError, messages } from './core/errors.js';
+export { resolveConfig } from './core/config.js';
 export type { SessionErrorCode } from './core/errors.js';
+export { messages, SessionError } from './core/errors.js';
 export type { SessionEndReason, SessionEvent, SessionLogger } from './core/events.js';
-export type { CacheRead, CachedSession, SessionCache } from './core/session-cache.js';
-export { SessionManager } from './core/session-manager.js';
+export type { SessionRecord, SessionRef, UserId } from './core/session.js';
+export type { CachedSession, CacheRead, SessionCache } from './core/session-cache.js';
 export type {
   AuthFailure,
   AuthOutcome,
   AuthSuccess,
-  CreateSessionInput,
   CreatedSession,
+  CreateSessionInput,
   MaybePromise,
   RequestFacts,
 } from './core/session-manager.js';
+export { SessionManager } from './core/session-manager.js';
 export type { SessionStore } from './core/session-store.js';
-export type { SessionRecord, SessionRef, UserId } from './core/session.js';
-export { clientIp, compileTrustProxy, normalizeIp } from './lib/ip.js';
 export type { ProxyTrust } from './lib/ip.js';
+export { clientIp, compileTrustProxy, normalizeIp } from './lib/ip.js';
 export { pythonUtcString } from './lib/time.js';
 export {
-  KEY_PREFIX_LENGTH,
   hashData,
   isWellFormedToken,
+  KEY_PREFIX_LENGTH,
   randomTokenGenerator,
   tokenExpireAtGenerator,
   tokenGenerator,
 } from './tokens/opaque-token.js';
-export { sameUserAgentFamily, userAgentData } from './useragent/user-agent-data.js';
 export type { UserAgentData } from './useragent/user-agent-data.js';
+export { sameUserAgentFamily, userAgentData } from './useragent/user-agent-data.js';

@@ -1,8 +1,8 @@
 export type { ApiRequest, ApiResponse } from './api-types.js';
 export { badRequest, errorResponse, json } from './error-responses.js';
-export { charFields, readBody } from './request-body.js';
 export type { BodyResult, CharFieldRule } from './request-body.js';
-export { MAX_BODY_BYTES, SessionApi } from './session-api.js';
+export { charFields, readBody } from './request-body.js';
 export type { SessionApiOptions } from './session-api.js';
-export { serializeSession } from './session-serializer.js';
+export { MAX_BODY_BYTES, SessionApi } from './session-api.js';
 export type { SessionListItem } from './session-serializer.js';
+export { serializeSession } from './session-serializer.js';

@@ -2,7 +2,9 @@ import type { ApiResponse } from './api-types.js';
 import { json } from './error-responses.js';
 
 /** The outcome of reading a body: the fields, or the 400/415 to answer. */
-export type BodyResult = { readonly ok: true; readonly fields: Readonly<Record<string, unknown>> } | { readonly ok: false; readonly response: ApiResponse };
+export type BodyResult =
+  | { readonly ok: true; readonly fields: Readonly<Record<string, unknown>> }
+  | { readonly ok: false; readonly response: ApiResponse };
 
 function mediaType(contentType: string | undefined): string {
   return (contentType ?? '').split(';', 1)[0]?.trim().toLowerCase() ?? '';
@@ -32,7 +34,18 @@ export function readBody(contentType: string | undefined, body: string | undefin
     return { ok: false, response: json(400, { detail: `JSON parse error - ${reason.slice(0, 200)}` }) };
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    const kind = value === null ? 'null' : Array.isArray(value) ? 'list' : typeof value === 'string' ? 'str' : typeof value === 'number' ? (Number.isInteger(value) ? 'int' : 'float') : 'bool';
+    const kind =
+      value === null
+        ? 'null'
+        : Array.isArray(value)
+          ? 'list'
+          : typeof value === 'string'
+            ? 'str'
+            : typeof value === 'number'
+              ? Number.isInteger(value)
+                ? 'int'
+                : 'float'
+              : 'bool';
     return { ok: false, response: json(400, { non_field_errors: [`Invalid data. Expected a dictionary, but got ${kind}.`] }) };
   }
   return { ok: true, fields: value as Record<string, unknown> };

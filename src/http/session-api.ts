@@ -1,8 +1,8 @@
-import { SessionError, messages } from '../core/errors.js';
+import { messages, SessionError } from '../core/errors.js';
 import type { SessionLogger } from '../core/events.js';
-import type { AuthOutcome, AuthSuccess, MaybePromise, RequestFacts, SessionManager } from '../core/session-manager.js';
 import type { UserId } from '../core/session.js';
-import { type ProxyTrust, clientIp, compileTrustProxy } from '../lib/ip.js';
+import type { AuthOutcome, AuthSuccess, MaybePromise, RequestFacts, SessionManager } from '../core/session-manager.js';
+import { clientIp, compileTrustProxy, type ProxyTrust } from '../lib/ip.js';
 import type { ApiRequest, ApiResponse } from './api-types.js';
 import { badRequest, errorResponse, json } from './error-responses.js';
 import { charFields, readBody } from './request-body.js';
@@ -94,7 +94,9 @@ export class SessionApi<TUser = unknown> {
    * Authenticates a request: `undefined` for anonymous, else the outcome. Synchronous when the
    * in-process cache answers, so middleware can call `next()` without a promise.
    */
-  authenticate(req: Pick<ApiRequest, 'authorization' | 'remoteAddress' | 'forwardedFor' | 'userAgent'>): MaybePromise<AuthOutcome<TUser> | undefined> {
+  authenticate(
+    req: Pick<ApiRequest, 'authorization' | 'remoteAddress' | 'forwardedFor' | 'userAgent'>,
+  ): MaybePromise<AuthOutcome<TUser> | undefined> {
     return this.manager.authenticate(req.authorization, this.facts(req));
   }
 
@@ -121,7 +123,8 @@ export class SessionApi<TUser = unknown> {
     const route = this.#routes.get(trimSlash(req.path));
     if (route === undefined) return undefined;
     const handler = route.methods[req.method];
-    if (!route.authenticated) return handler === undefined ? this.#notAllowed(req.method, route) : this.#guard(() => handler(req, undefined));
+    if (!route.authenticated)
+      return handler === undefined ? this.#notAllowed(req.method, route) : this.#guard(() => handler(req, undefined));
     const outcome = this.#guardAuth(() => this.authenticate(req));
     const next = (result: AuthOutcome<TUser> | undefined | ApiResponse): MaybePromise<ApiResponse> => {
       if (result === undefined) return this.#unauthenticated;
@@ -239,4 +242,3 @@ function trimSlash(path: string): string {
   if (p.endsWith('/')) p = p.slice(0, -1);
   return p;
 }
-

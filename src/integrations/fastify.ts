@@ -49,7 +49,12 @@ const plugin: FastifyPluginAsync<NilvaFastifyOptions<unknown>> = async (fastify,
   fastify.decorateRequest('nilva', null);
 
   const guard = (required: boolean): preHandlerHookHandler => {
-    const finish = (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void, outcome: AuthOutcome<unknown> | undefined) => {
+    const finish = (
+      request: FastifyRequest,
+      reply: FastifyReply,
+      done: (err?: Error) => void,
+      outcome: AuthOutcome<unknown> | undefined,
+    ) => {
       if (outcome === undefined) {
         if (required) send(reply, api.unauthenticated());
         else done();
@@ -70,37 +75,35 @@ const plugin: FastifyPluginAsync<NilvaFastifyOptions<unknown>> = async (fastify,
   fastify.decorate('nilvaRequireAuth', guard(true));
 
   // The routes live in their own encapsulated context: the raw-body parsers stay there.
-  await fastify.register(
-    async (routes: FastifyInstance) => {
-      routes.removeAllContentTypeParsers();
-      routes.addContentTypeParser('*', { parseAs: 'string', bodyLimit: MAX_BODY_BYTES }, (_req, body, done) => done(null, body));
-      routes.setErrorHandler((error: { statusCode?: number }, _request, reply) => {
-        const status = error.statusCode === 413 ? 413 : 400;
-        void reply
-          .code(status)
-          .type('application/json')
-          .send(JSON.stringify({ detail: status === 413 ? 'Request body too large.' : 'Could not read the request body.' }));
-      });
-      const base = prefix.endsWith('/') ? prefix : `${prefix}/`;
-      routes.all(`${base}*`, (request, reply) => {
-        const url = request.raw.url ?? '/';
-        const q = url.indexOf('?');
-        const pathname = q === -1 ? url : url.slice(0, q);
-        const apiRequest: ApiRequest = {
-          ...facts(request),
-          method: request.method,
-          path: pathname.slice(base.length),
-          query: new URLSearchParams(q === -1 ? '' : url.slice(q + 1)),
-          contentType: request.headers['content-type'],
-          body: typeof request.body === 'string' ? request.body : undefined,
-        };
-        const response = api.handle(apiRequest);
-        if (response === undefined) return reply.callNotFound();
-        if (response instanceof Promise) return response.then((r) => send(reply, r));
-        return send(reply, response);
-      });
-    },
-  );
+  await fastify.register(async (routes: FastifyInstance) => {
+    routes.removeAllContentTypeParsers();
+    routes.addContentTypeParser('*', { parseAs: 'string', bodyLimit: MAX_BODY_BYTES }, (_req, body, done) => done(null, body));
+    routes.setErrorHandler((error: { statusCode?: number }, _request, reply) => {
+      const status = error.statusCode === 413 ? 413 : 400;
+      void reply
+        .code(status)
+        .type('application/json')
+        .send(JSON.stringify({ detail: status === 413 ? 'Request body too large.' : 'Could not read the request body.' }));
+    });
+    const base = prefix.endsWith('/') ? prefix : `${prefix}/`;
+    routes.all(`${base}*`, (request, reply) => {
+      const url = request.raw.url ?? '/';
+      const q = url.indexOf('?');
+      const pathname = q === -1 ? url : url.slice(0, q);
+      const apiRequest: ApiRequest = {
+        ...facts(request),
+        method: request.method,
+        path: pathname.slice(base.length),
+        query: new URLSearchParams(q === -1 ? '' : url.slice(q + 1)),
+        contentType: request.headers['content-type'],
+        body: typeof request.body === 'string' ? request.body : undefined,
+      };
+      const response = api.handle(apiRequest);
+      if (response === undefined) return reply.callNotFound();
+      if (response instanceof Promise) return response.then((r) => send(reply, r));
+      return send(reply, response);
+    });
+  });
 };
 
 /**
