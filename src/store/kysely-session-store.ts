@@ -1,0 +1,376 @@
+import { type ExpressionBuilder, type Kysely, sql } from 'kysely';
+import type { SessionRecord, SessionRef, UserId } from '../core/session.js';
+import type { SessionStore } from '../core/session-store.js';
+import { decodeBool, decodeTime, normalizeUuid, RECORD_COLUMNS, REF_COLUMNS, RowCodec } from './row-codec.js';
+import {
+  type SessionDatabase,
+  type SqlDialect,
+  type UserIdType,
+  validateDialect,
+  validateTableName,
+  validateUserIdType,
+} from './session-table.js';
+
+/** Options of {@link KyselySessionStore}. */
+export interface KyselySessionStoreOptions<DB> {
+  /**
+   * The application's Kysely instance (or a transaction). The store never closes it unless
+   * you call {@link KyselySessionStore.close}.
+   *
+   * On MySQL/MariaDB the mysql2 pool must be created with `timezone: 'Z'` (as
+   * `connectDatabase` does), so that `DATETIME(3)` columns hold UTC.
+   */
+  readonly db: Kysely<DB>;
+  /** The SQL dialect behind `db`. */
+  readonly dialect: SqlDialect;
+  /**
+   * The session table, created by `migrateSessionStore` with the same name. Default
+   * `'user_session'`. Must match `/^[A-Za-z_][A-Za-z0-9_]{0,62}$/`.
+   */
+  readonly tableName?: string | undefined;
+  /**
+   * The type of `user_id`, as given to `migrateSessionStore`. Default `'string'`: ids come back
+   * as strings. With `'integer'` they come back as numbers.
+   */
+  readonly userIdType?: UserIdType | undefined;
+}
+
+type Db = Kysely<SessionDatabase>;
+type Where = ExpressionBuilder<SessionDatabase, string>;
+
+/** Rows per statement for IN lists and batched updates: far below every dialect's parameter limit. */
+const CHUNK = 500;
+
+/**
+ * The SQL {@link SessionStore}: PostgreSQL, MySQL/MariaDB and SQLite through Kysely. Create
+ * the table first with `migrateSessionStore`.
+ *
+ * Values are normalised per dialect: booleans are booleans, times are `Date`s, ids are
+ * lowercase UUIDs, user ids are strings or numbers as `userIdType` says. Driver errors are not
+ * caught: the core turns them into `ERR_STORE_UNAVAILABLE` (HTTP 503).
+ *
+ * @example
+ * const { db, dialect } = await connectDatabase('postgres://app@localhost/app');
+ * await migrateSessionStore(db, { dialect });
+ * const store = new KyselySessionStore({ db, dialect });
+ */
+export class KyselySessionStore<DB = SessionDatabase> implements SessionStore {
+  /** The dialect the store writes SQL for. */
+  readonly dialect: SqlDialect;
+  /** The session table's name. */
+  readonly tableName: string;
+  /** How `user_id` is stored and returned. */
+  readonly userIdType: UserIdType;
+  readonly #db: Db;
+  readonly #codec: RowCodec;
+
+  /** @throws TypeError naming the option when an option is invalid */
+  constructor(options: KyselySessionStoreOptions<DB>) {
+    if (typeof options !== 'object' || options === null) throw new TypeError('nilva-session: KyselySessionStore needs an options object');
+    if (typeof options.db !== 'object' || options.db === null || typeof options.db.selectFrom !== 'function') {
+      throw new TypeError('nilva-session: option "db" must be a Kysely instance');
+    }
+    this.dialect = validateDialect(options.dialect);
+    this.tableName = validateTableName(options.tableName);
+    this.userIdType = validateUserIdType(options.userIdType);
+    // The application's database type knows nothing of a table whose name is chosen at run
+    // time; the store queries it through the SessionDatabase view of the same instance.
+    this.#db = options.db as unknown as Db;
+    this.#codec = new RowCodec(this.dialect, this.userIdType);
+  }
+
+  async insert(session: SessionRecord): Promise<void> {
+    const id = normalizeUuid(session.id);
+    if (id === undefined) throw new TypeError(`nilva-session: session id must be a UUID, got ${JSON.stringify(session.id)}`);
+    const userId = this.#codec.userId(session.userId);
+    if (userId === undefined) {
+      throw new TypeError(`nilva-session: user id ${JSON.stringify(session.userId)} is not an integer (userIdType is 'integer')`);
+    }
+    const c = this.#codec;
+    await this.#db
+      .insertInto(this.tableName)
+      .values({
+        id,
+        user_id: userId,
+        key_hash: session.keyHash,
+        key_prefix: session.keyPrefix,
+        expire_at: session.expireAt === null ? null : c.time(session.expireAt),
+        is_active: c.bool(session.isActive),
+        last_online: c.time(session.lastOnline),
+        last_ip: session.lastIp,
+        user_agent: session.userAgent,
+        detail: session.detail,
+        created_at: c.time(session.createdAt),
+      })
+      .execute();
+  }
+
+  async findByKeyHash(keyHash: string): Promise<SessionRecord | undefined> {
+    if (typeof keyHash !== 'string') return undefined;
+    const row = await this.#db.selectFrom(this.tableName).select(RECORD_COLUMNS).where('key_hash', '=', keyHash).executeTakeFirst();
+    return row === undefined ? undefined : this.#codec.record(row);
+  }
+
+  async findById(id: string): Promise<SessionRecord | undefined> {
+    // A malformed id would make PostgreSQL's uuid cast fail; no row can have one anyway.
+    const uuid = normalizeUuid(id);
+    if (uuid === undefined) return undefined;
+    const row = await this.#db.selectFrom(this.tableName).select(RECORD_COLUMNS).where('id', '=', uuid).executeTakeFirst();
+    return row === undefined ? undefined : this.#codec.record(row);
+  }
+
+  async listActive(userId: UserId, now: Date): Promise<SessionRecord[]> {
+    const uid = this.#codec.userId(userId);
+    if (uid === undefined) return [];
+    const at = this.#codec.time(now);
+    const rows = await this.#db
+      .selectFrom(this.tableName)
+      .select(RECORD_COLUMNS)
+      .where('user_id', '=', uid)
+      .where('is_active', '=', this.#codec.bool(true))
+      .where((eb) => eb.or([eb('expire_at', 'is', null), eb('expire_at', '>', at)]))
+      .orderBy('last_online', 'desc')
+      .orderBy('id', 'asc')
+      .execute();
+    return rows.map((row) => this.#codec.record(row));
+  }
+
+  async updateLastIp(id: string, lastIp: string): Promise<void> {
+    const uuid = normalizeUuid(id);
+    if (uuid === undefined) return;
+    await this.#db.updateTable(this.tableName).set({ last_ip: lastIp }).where('id', '=', uuid).execute();
+  }
+
+  async touch(entries: ReadonlyArray<{ readonly id: string; readonly lastOnline: Date }>): Promise<void> {
+    // One value per session (the latest), in id order so that concurrent batches lock rows in
+    // the same order.
+    const latest = new Map<string, number>();
+    for (const entry of entries) {
+      const id = normalizeUuid(entry.id);
+      const at = entry.lastOnline.getTime();
+      if (id === undefined || Number.isNaN(at)) continue;
+      const seen = latest.get(id);
+      if (seen === undefined || at > seen) latest.set(id, at);
+    }
+    const sorted = [...latest].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    if (this.dialect === 'postgres') {
+      // Two array parameters, whatever the batch size: one statement, one plan.
+      if (sorted.length > 0) await this.#touchPostgres(sorted);
+      return;
+    }
+    for (let i = 0; i < sorted.length; i += CHUNK) await this.#touchCase(sorted.slice(i, i + CHUNK));
+  }
+
+  /**
+   * PostgreSQL: two array parameters whatever the batch size (one statement, one plan). The
+   * rows are locked in id order first, as every multi-row write of this store does, so that
+   * concurrent batches and revocations cannot deadlock.
+   */
+  async #touchPostgres(batch: ReadonlyArray<readonly [string, number]>): Promise<void> {
+    const ids = batch.map(([id]) => id);
+    const times = batch.map(([, at]) => new Date(at).toISOString());
+    const table = sql.table(this.tableName);
+    await sql`with v as (
+        select * from unnest(cast(${ids} as uuid[]), cast(${times} as timestamptz[])) as v(id, last_online)
+      ), locked as (
+        select s.id, v.last_online from ${table} as s join v on s.id = v.id
+        where s.last_online < v.last_online order by s.id for update of s
+      )
+      update ${table} as s set last_online = locked.last_online from locked
+      where s.id = locked.id and s.last_online < locked.last_online`.execute(this.#db);
+  }
+
+  /**
+   * MySQL and SQLite: `SET last_online = GREATEST(last_online, CASE id WHEN … END) WHERE id IN (…)`.
+   * InnoDB walks the primary key in order, so rows are locked in id order.
+   */
+  async #touchCase(batch: ReadonlyArray<readonly [string, number]>): Promise<void> {
+    const c = this.#codec;
+    const cases = batch.map(([id, at]) =>
+      this.dialect === 'mysql'
+        ? sql`when ${id} then cast(${c.time(new Date(at))} as datetime(3))`
+        : sql`when ${id} then ${c.time(new Date(at))}`,
+    );
+    const newest = sql`case id ${sql.join(cases, sql` `)} end`;
+    // GREATEST/MAX keep the later time, so last_online never moves backwards; SQLite's
+    // two-argument max() compares the ISO text, whose order is time order.
+    const value = this.dialect === 'mysql' ? sql`greatest(last_online, ${newest})` : sql`max(last_online, ${newest})`;
+    await sql`update ${sql.table(this.tableName)}
+      set last_online = ${value}
+      where id in (${sql.join(batch.map(([id]) => id))})`.execute(this.#db);
+  }
+
+  async deactivate(ids: readonly string[], detail: string, options?: { readonly userId?: UserId }): Promise<SessionRef[]> {
+    const uuids = uniqueUuids(ids);
+    let userId: string | number | undefined;
+    if (options?.userId !== undefined) {
+      userId = this.#codec.userId(options.userId);
+      if (userId === undefined) return [];
+    }
+    const refs: SessionRef[] = [];
+    for (let i = 0; i < uuids.length; i += CHUNK) {
+      refs.push(...(await this.#deactivate({ ids: uuids.slice(i, i + CHUNK), userId }, detail)));
+    }
+    return refs;
+  }
+
+  async deactivateAllForUser(userId: UserId, detail: string, options?: { readonly exceptId?: string }): Promise<SessionRef[]> {
+    const uid = this.#codec.userId(userId);
+    if (uid === undefined) return [];
+    // A malformed exceptId names no session, so nothing is excepted.
+    const exceptId = options?.exceptId === undefined ? undefined : normalizeUuid(options.exceptId);
+    return this.#deactivate({ ids: undefined, userId: uid, exceptId }, detail);
+  }
+
+  /**
+   * Marks the active rows of `scope` inactive and returns exactly the rows this call changed,
+   * even when another call races for the same rows. Rows are locked in id order, so two
+   * revocations (or a revocation and a touch) cannot deadlock.
+   *
+   * - PostgreSQL: `UPDATE … WHERE id IN (SELECT … ORDER BY id FOR UPDATE) RETURNING`; a row
+   *   changed by a concurrent call is re-checked after its lock and dropped.
+   * - SQLite: one `UPDATE … RETURNING` (writes are serialised).
+   * - MySQL (no `UPDATE … RETURNING`): in a transaction, lock the candidate rows by primary key
+   *   (`SELECT … FOR UPDATE` reads the latest committed version), keep those still active and
+   *   in scope, update them by id. Locking by primary key only takes no gap locks.
+   */
+  async #deactivate(scope: DeactivateScope, detail: string): Promise<SessionRef[]> {
+    const c = this.#codec;
+    const inactive = { is_active: c.bool(false), detail };
+    const inScope = (eb: Where) => {
+      const terms = [eb('is_active', '=', c.bool(true))];
+      if (scope.ids !== undefined) terms.push(eb('id', 'in', scope.ids));
+      if (scope.userId !== undefined) terms.push(eb('user_id', '=', scope.userId));
+      if (scope.exceptId !== undefined) terms.push(eb('id', '<>', scope.exceptId));
+      return eb.and(terms);
+    };
+    if (scope.ids !== undefined && scope.ids.length === 0) return [];
+    if (this.dialect === 'sqlite') {
+      const rows = await this.#db.updateTable(this.tableName).set(inactive).where(inScope).returning(REF_COLUMNS).execute();
+      return rows.map((row) => c.ref(row));
+    }
+    if (this.dialect === 'postgres') {
+      const locked = this.#db.selectFrom(this.tableName).select('id').where(inScope).orderBy('id').forUpdate();
+      const rows = await this.#db
+        .updateTable(this.tableName)
+        .set(inactive)
+        .where('id', 'in', locked)
+        .where('is_active', '=', true)
+        .returning(REF_COLUMNS)
+        .execute();
+      return rows.map((row) => c.ref(row));
+    }
+    return this.#transaction(async (trx) => {
+      const candidates = scope.ids ?? (await trx.selectFrom(this.tableName).select('id').where(inScope).execute()).map((row) => row.id);
+      if (candidates.length === 0) return [];
+      const rows = await trx
+        .selectFrom(this.tableName)
+        .select([...REF_COLUMNS, 'is_active'])
+        .where('id', 'in', sortedIds(candidates))
+        .forUpdate()
+        .execute();
+      const hits = rows.filter(
+        (row) =>
+          decodeBool(row.is_active) &&
+          (scope.userId === undefined || c.ref(row).userId === scope.userId) &&
+          row.id.toLowerCase() !== scope.exceptId,
+      );
+      if (hits.length === 0) return [];
+      await trx
+        .updateTable(this.tableName)
+        .set(inactive)
+        .where(
+          'id',
+          'in',
+          hits.map((row) => row.id),
+        )
+        .execute();
+      return hits.map((row) => c.ref(row));
+    });
+  }
+
+  async refsForUser(userId: UserId): Promise<SessionRef[]> {
+    const uid = this.#codec.userId(userId);
+    if (uid === undefined) return [];
+    const rows = await this.#db
+      .selectFrom(this.tableName)
+      .select(REF_COLUMNS)
+      .where('user_id', '=', uid)
+      .where('is_active', '=', this.#codec.bool(true))
+      .execute();
+    return rows.map((row) => this.#codec.ref(row));
+  }
+
+  async deleteExpired(options: { readonly before: Date; readonly inactiveBefore?: Date; readonly limit: number }): Promise<SessionRef[]> {
+    const { before, inactiveBefore, limit } = options;
+    if (!Number.isSafeInteger(limit) || limit < 1) throw new TypeError('nilva-session: deleteExpired "limit" must be a positive integer');
+    const c = this.#codec;
+    const purgeable = (eb: Where) => {
+      const expired = eb('expire_at', '<=', c.time(before));
+      if (inactiveBefore === undefined) return expired;
+      return eb.or([expired, eb.and([eb('is_active', '=', c.bool(false)), eb('last_online', '<=', c.time(inactiveBefore))])]);
+    };
+    if (this.dialect !== 'mysql') {
+      let batch = this.#db.selectFrom(this.tableName).select('id').where(purgeable).limit(limit);
+      // Concurrent purgers on PostgreSQL take different rows instead of waiting on each other
+      // or on a revocation in progress.
+      if (this.dialect === 'postgres') batch = batch.forUpdate().skipLocked();
+      const rows = await this.#db.deleteFrom(this.tableName).where('id', 'in', batch).returning(REF_COLUMNS).execute();
+      return rows.map((row) => c.ref(row));
+    }
+    // MySQL allows neither LIMIT in an IN subquery nor DELETE … RETURNING. Find a batch without
+    // locking (a locking range scan would take gap locks and block logins), then lock it by
+    // primary key, re-check it, and delete it by id.
+    return this.#transaction(async (trx) => {
+      const found = await trx.selectFrom(this.tableName).select('id').where(purgeable).limit(limit).execute();
+      if (found.length === 0) return [];
+      const rows = await trx
+        .selectFrom(this.tableName)
+        .select([...REF_COLUMNS, 'expire_at', 'is_active', 'last_online'])
+        .where('id', 'in', sortedIds(found.map((row) => row.id)))
+        .forUpdate()
+        .execute();
+      const hits = rows.filter(
+        (row) =>
+          (row.expire_at !== null && decodeTime(row.expire_at).getTime() <= before.getTime()) ||
+          (inactiveBefore !== undefined && !decodeBool(row.is_active) && decodeTime(row.last_online).getTime() <= inactiveBefore.getTime()),
+      );
+      if (hits.length === 0) return [];
+      await trx
+        .deleteFrom(this.tableName)
+        .where(
+          'id',
+          'in',
+          hits.map((row) => row.id),
+        )
+        .execute();
+      return hits.map((row) => c.ref(row));
+    });
+  }
+
+  async #transaction<T>(work: (trx: Db) => Promise<T>): Promise<T> {
+    // Inside the application's transaction already: use it (Kysely does not nest them).
+    if (this.#db.isTransaction) return work(this.#db);
+    return this.#db.transaction().execute(work);
+  }
+}
+
+interface DeactivateScope {
+  /** These sessions only (lowercase UUIDs), or every session of `userId`. */
+  readonly ids: readonly string[] | undefined;
+  readonly userId: string | number | undefined;
+  readonly exceptId?: string | undefined;
+}
+
+function sortedIds(ids: readonly string[]): string[] {
+  return [...ids].sort();
+}
+
+function uniqueUuids(ids: readonly string[]): string[] {
+  const out = new Set<string>();
+  for (const id of ids) {
+    const uuid = normalizeUuid(id);
+    if (uuid !== undefined) out.add(uuid);
+  }
+  return [...out];
+}

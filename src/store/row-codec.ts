@@ -1,0 +1,135 @@
+import type { SessionRecord, SessionRef, UserId } from '../core/session.js';
+import type { SessionTable, SqlDialect, UserIdType } from './session-table.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const INTEGER = /^-?[0-9]{1,16}$/;
+const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}(?::?\d{2})?)?$/;
+
+/** The lowercase form of `id` when it is a hyphenated UUID, else `undefined` (no row can match it). */
+export function normalizeUuid(id: unknown): string | undefined {
+  return typeof id === 'string' && UUID.test(id) ? id.toLowerCase() : undefined;
+}
+
+/** The columns every read selects, in one place so that every query decodes the same way. */
+export const RECORD_COLUMNS = [
+  'id',
+  'user_id',
+  'key_hash',
+  'key_prefix',
+  'expire_at',
+  'is_active',
+  'last_online',
+  'last_ip',
+  'user_agent',
+  'detail',
+  'created_at',
+] as const satisfies ReadonlyArray<keyof SessionTable>;
+
+/** The columns a {@link SessionRef} needs. */
+export const REF_COLUMNS = ['id', 'key_hash', 'user_id'] as const satisfies ReadonlyArray<keyof SessionTable>;
+
+/** A value for a parameter of a timestamp column. */
+export type TimeParam = Date | string;
+
+/**
+ * Converts values between the core's types and what each driver takes and returns.
+ * One instance per store; it holds no state beyond its two settings.
+ */
+export class RowCodec {
+  readonly #dialect: SqlDialect;
+  readonly #userIdType: UserIdType;
+
+  constructor(dialect: SqlDialect, userIdType: UserIdType) {
+    this.#dialect = dialect;
+    this.#userIdType = userIdType;
+  }
+
+  /**
+   * A time as a parameter. SQLite has no date type: times are `toISOString()` text, whose
+   * lexicographic order is time order. PostgreSQL (timestamptz) and mysql2 (DATETIME(3), with
+   * the pool's `timezone: 'Z'`) take `Date`s.
+   */
+  time(date: Date): TimeParam {
+    return this.#dialect === 'sqlite' ? date.toISOString() : date;
+  }
+
+  /** A boolean as a parameter: better-sqlite3 binds no booleans, so SQLite gets `1`/`0`. */
+  bool(value: boolean): boolean | number {
+    if (this.#dialect === 'sqlite') return value ? 1 : 0;
+    return value;
+  }
+
+  /**
+   * A user id as a parameter, or `undefined` when no row can hold it (a non-integer under
+   * `userIdType: 'integer'`). Under `'string'`, numbers are compared as their decimal text.
+   */
+  userId(userId: UserId): string | number | undefined {
+    if (this.#userIdType === 'string') return typeof userId === 'number' ? String(userId) : userId;
+    if (typeof userId === 'number') return Number.isSafeInteger(userId) ? userId : undefined;
+    if (typeof userId === 'string' && INTEGER.test(userId)) {
+      const n = Number(userId);
+      return Number.isSafeInteger(n) ? n : undefined;
+    }
+    return undefined;
+  }
+
+  /** A full row as the core's record. */
+  record(row: Pick<SessionTable, (typeof RECORD_COLUMNS)[number]>): SessionRecord {
+    return {
+      id: row.id.toLowerCase(),
+      userId: this.#decodeUserId(row.user_id),
+      keyHash: row.key_hash,
+      keyPrefix: row.key_prefix,
+      expireAt: row.expire_at === null ? null : decodeTime(row.expire_at),
+      isActive: decodeBool(row.is_active),
+      lastOnline: decodeTime(row.last_online),
+      lastIp: row.last_ip,
+      userAgent: row.user_agent,
+      detail: row.detail,
+      createdAt: decodeTime(row.created_at),
+    };
+  }
+
+  /** The identifying columns of a row as a {@link SessionRef}. */
+  ref(row: Pick<SessionTable, (typeof REF_COLUMNS)[number]>): SessionRef {
+    return { id: row.id.toLowerCase(), keyHash: row.key_hash, userId: this.#decodeUserId(row.user_id) };
+  }
+
+  #decodeUserId(value: string | number | bigint): UserId {
+    if (this.#userIdType === 'string') return String(value);
+    // pg returns bigint columns as strings; mysql2 and better-sqlite3 may return bigint or string
+    // for values outside the safe range.
+    const n = typeof value === 'number' ? value : Number(value);
+    if (!Number.isSafeInteger(n)) {
+      throw new RangeError(`nilva-session: user_id ${String(value)} is not a safe integer; use userIdType 'string' for such ids`);
+    }
+    return n;
+  }
+}
+
+/** A boolean from any driver: `true`/`false` (pg), `1`/`0` (mysql2, better-sqlite3). */
+export function decodeBool(value: boolean | number | bigint | string): boolean {
+  if (typeof value === 'boolean') return value;
+  if (typeof value === 'string') return value === '1' || value === 't' || value === 'true';
+  return Number(value) !== 0;
+}
+
+/**
+ * A time from any driver: a `Date` (pg, mysql2), ISO-8601 text (SQLite), or `YYYY-MM-DD HH:MM:SS.fff`
+ * (mysql2 with `dateStrings`, pg with a string type parser), which is UTC unless it carries an offset.
+ */
+export function decodeTime(value: Date | string): Date {
+  if (value instanceof Date) return value;
+  const m = TIMESTAMP.exec(value);
+  if (m === null) throw new RangeError(`nilva-session: unreadable timestamp ${JSON.stringify(value)}`);
+  const [, y, mo, d, h, mi, s, frac, zone] = m;
+  const ms = frac === undefined ? 0 : Number(frac.padEnd(3, '0').slice(0, 3));
+  let epoch = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s), ms);
+  if (zone !== undefined && zone !== 'Z') {
+    const sign = zone.startsWith('-') ? -1 : 1;
+    const digits = zone.slice(1).replace(':', '');
+    const offsetMinutes = Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4) || '0');
+    epoch -= sign * offsetMinutes * 60_000;
+  }
+  return new Date(epoch);
+}
