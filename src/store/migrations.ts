@@ -1,0 +1,243 @@
+import { createHash } from 'node:crypto';
+import { type Kysely, sql } from 'kysely';
+import { withMigrationLock } from './migration-lock.js';
+import { type SqlDialect, type UserIdType, validateDialect, validateTableName, validateUserIdType } from './session-table.js';
+
+/**
+ * The bookkeeping table: one row per (session table, migration version) applied. Shared by
+ * every session table of the database, so each is migrated on its own.
+ */
+export const MIGRATIONS_TABLE_NAME = 'nilva_session_migrations';
+
+/** Options of {@link migrateSessionStore}. */
+export interface MigrateSessionStoreOptions {
+  /** The SQL dialect behind `db`. */
+  readonly dialect: SqlDialect;
+  /** The session table to create or bring up to date. Default `'user_session'`. */
+  readonly tableName?: string | undefined;
+  /**
+   * The type of `user_id` when the table is created: `'string'` (default; `text`, or
+   * `varchar(191)` on MySQL) or `'integer'` (`bigint`, `integer` on SQLite). It must match the
+   * application's users table and the store's `userIdType`. Ignored for an existing table.
+   */
+  readonly userIdType?: UserIdType | undefined;
+}
+
+/** What {@link migrateSessionStore} did. */
+export interface MigrationResult {
+  /** Names of the migrations applied by this call, in order; empty when all were applied before. */
+  readonly applied: readonly string[];
+}
+
+/** Options of {@link dropSessionStore}. */
+export interface DropSessionStoreOptions {
+  /** The session table to drop. Default `'user_session'`. */
+  readonly tableName?: string | undefined;
+}
+
+interface MigrationContext {
+  readonly db: Kysely<unknown>;
+  readonly dialect: SqlDialect;
+  readonly tableName: string;
+  readonly userIdType: UserIdType;
+}
+
+interface Migration {
+  readonly version: number;
+  readonly name: string;
+  /** Must be idempotent on MySQL, where DDL is not transactional. */
+  up(context: MigrationContext): Promise<void>;
+}
+
+/** Append only: never edit or reorder an applied migration. */
+const MIGRATIONS: readonly Migration[] = [{ version: 1, name: 'create_session_table', up: createSessionTable }];
+
+/**
+ * Creates the session table of DESIGN §3 and its indexes, or brings an existing one up to
+ * date. Safe to run on every start, and from several processes at once: a database lock makes
+ * them take turns, and a bookkeeping table (`nilva_session_migrations`) records what each
+ * session table has applied.
+ *
+ * On MySQL/MariaDB it also checks that the mysql2 pool writes times in UTC (`timezone: 'Z'`).
+ *
+ * @throws TypeError naming the option when an option is invalid
+ * @example
+ * await migrateSessionStore(db, { dialect: 'postgres', userIdType: 'integer' });
+ */
+export async function migrateSessionStore<DB>(db: Kysely<DB>, options: MigrateSessionStoreOptions): Promise<MigrationResult> {
+  const dialect = validateDialect(options?.dialect);
+  const tableName = validateTableName(options.tableName);
+  const userIdType = validateUserIdType(options.userIdType);
+  const base = db as unknown as Kysely<unknown>;
+  if (dialect === 'mysql') await assertMysqlUtc(base);
+  return withMigrationLock(base, dialect, MIGRATIONS_TABLE_NAME, async (locked) => {
+    await createMigrationsTable(locked, dialect);
+    const done = await sql<{ version: number | string }>`select version from ${sql.table(MIGRATIONS_TABLE_NAME)}
+      where table_name = ${tableName}`.execute(locked);
+    const applied = new Set(done.rows.map((row) => Number(row.version)));
+    const names: string[] = [];
+    for (const migration of MIGRATIONS) {
+      if (applied.has(migration.version)) continue;
+      await migration.up({ db: locked, dialect, tableName, userIdType });
+      await sql`insert into ${sql.table(MIGRATIONS_TABLE_NAME)} (table_name, version, name)
+        values (${tableName}, ${migration.version}, ${migration.name})`.execute(locked);
+      names.push(migration.name);
+    }
+    return { applied: names };
+  });
+}
+
+/**
+ * Drops the session table (its rows and indexes) and forgets its migrations. For tests and the
+ * CLI; there is no undo.
+ *
+ * @throws TypeError naming the option when `tableName` is invalid
+ */
+export async function dropSessionStore<DB>(db: Kysely<DB>, options: DropSessionStoreOptions = {}): Promise<void> {
+  const tableName = validateTableName(options.tableName);
+  const base = db as unknown as Kysely<unknown>;
+  await base.schema.dropTable(tableName).ifExists().execute();
+  const tables = await base.introspection.getTables();
+  if (tables.some((table) => table.name === MIGRATIONS_TABLE_NAME)) {
+    await sql`delete from ${sql.table(MIGRATIONS_TABLE_NAME)} where table_name = ${tableName}`.execute(base);
+  }
+}
+
+async function createMigrationsTable(db: Kysely<unknown>, dialect: SqlDialect): Promise<void> {
+  const appliedAt = dialect === 'postgres' ? 'timestamptz' : dialect === 'mysql' ? 'datetime' : 'text';
+  await db.schema
+    .createTable(MIGRATIONS_TABLE_NAME)
+    .ifNotExists()
+    .addColumn('table_name', sql.raw(dialect === 'sqlite' ? 'text' : 'varchar(64)'), (col) => col.notNull())
+    .addColumn('version', 'integer', (col) => col.notNull())
+    .addColumn('name', sql.raw(dialect === 'sqlite' ? 'text' : 'varchar(100)'), (col) => col.notNull())
+    .addColumn('applied_at', sql.raw(appliedAt), (col) => col.notNull().defaultTo(sql`CURRENT_TIMESTAMP`))
+    .addPrimaryKeyConstraint(`${MIGRATIONS_TABLE_NAME}_pkey`, ['table_name', 'version'])
+    .execute();
+}
+
+/** Column types of DESIGN §3 per dialect. */
+function columnTypes(dialect: SqlDialect, userIdType: UserIdType) {
+  switch (dialect) {
+    case 'postgres':
+      return {
+        id: 'uuid',
+        userId: userIdType === 'integer' ? 'bigint' : 'text',
+        keyHash: 'char(64)',
+        keyPrefix: 'varchar(8)',
+        time: 'timestamptz',
+        bool: 'boolean',
+        ip: 'varchar(45)',
+      };
+    case 'mysql':
+      // varchar(191): MySQL cannot index TEXT without a prefix length.
+      return {
+        id: 'char(36)',
+        userId: userIdType === 'integer' ? 'bigint' : 'varchar(191)',
+        keyHash: 'char(64)',
+        keyPrefix: 'varchar(8)',
+        time: 'datetime(3)',
+        bool: 'boolean',
+        ip: 'varchar(45)',
+      };
+    case 'sqlite':
+      // No date or boolean types: times are ISO-8601 UTC text, booleans 0/1.
+      return {
+        id: 'text',
+        userId: userIdType === 'integer' ? 'integer' : 'text',
+        keyHash: 'text',
+        keyPrefix: 'text',
+        time: 'text',
+        bool: 'integer',
+        ip: 'text',
+      };
+  }
+}
+
+const INDEXES: ReadonlyArray<{ readonly suffix: string; readonly columns: readonly string[] }> = [
+  { suffix: 'user_active_idx', columns: ['user_id', 'is_active'] },
+  { suffix: 'expire_at_idx', columns: ['expire_at'] },
+  { suffix: 'active_last_online_idx', columns: ['is_active', 'last_online'] },
+];
+
+/** Migration 1: the table of DESIGN §3, with its indexes. */
+async function createSessionTable({ db, dialect, tableName, userIdType }: MigrationContext): Promise<void> {
+  const t = columnTypes(dialect, userIdType);
+  let create = db.schema
+    .createTable(tableName)
+    .ifNotExists()
+    .addColumn('id', sql.raw(t.id), (col) => col.primaryKey())
+    .addColumn('user_id', sql.raw(t.userId), (col) => col.notNull())
+    .addColumn('key_hash', sql.raw(t.keyHash), (col) => col.notNull().unique())
+    .addColumn('key_prefix', sql.raw(t.keyPrefix), (col) => col.notNull())
+    .addColumn('expire_at', sql.raw(t.time))
+    .addColumn('is_active', sql.raw(t.bool), (col) => col.notNull())
+    .addColumn('last_online', sql.raw(t.time), (col) => col.notNull())
+    .addColumn('last_ip', sql.raw(t.ip), (col) => col.notNull())
+    .addColumn('user_agent', 'text', (col) => col.notNull())
+    .addColumn('detail', 'text')
+    .addColumn('created_at', sql.raw(t.time), (col) => col.notNull());
+  if (dialect === 'mysql') {
+    // A binary, no-pad collation: user ids 'alice', 'Alice' and 'alice ' are three users, as
+    // they are on PostgreSQL and SQLite (the default collations would make them one).
+    const collation = await binaryCollation(db);
+    create = create.modifyEnd(sql.raw(` engine=InnoDB default charset=utf8mb4 collate=${collation}`));
+  }
+  await create.execute();
+  for (const index of INDEXES) {
+    const name = indexName(tableName, index.suffix);
+    if (dialect === 'mysql') {
+      // MySQL has no CREATE INDEX IF NOT EXISTS.
+      const existing = await sql<{ n: number }>`select count(*) as n from information_schema.statistics
+        where table_schema = database() and table_name = ${tableName} and index_name = ${name}`.execute(db);
+      if (Number(existing.rows[0]?.n) > 0) continue;
+      await db.schema
+        .createIndex(name)
+        .on(tableName)
+        .columns([...index.columns])
+        .execute();
+    } else {
+      await db.schema
+        .createIndex(name)
+        .ifNotExists()
+        .on(tableName)
+        .columns([...index.columns])
+        .execute();
+    }
+  }
+}
+
+/**
+ * An index name unique to the table, within the 63 characters PostgreSQL keeps (MySQL: 64):
+ * long table names are shortened and disambiguated by a digest.
+ */
+export function indexName(tableName: string, suffix: string): string {
+  const name = `${tableName}_${suffix}`;
+  if (name.length <= 63) return name;
+  const digest = createHash('sha256').update(tableName).digest('hex').slice(0, 8);
+  return `${tableName.slice(0, 63 - suffix.length - 10)}_${digest}_${suffix}`;
+}
+
+/** The best exact-match collation of the server: MariaDB's no-pad binary, MySQL 8's, else utf8mb4_bin. */
+async function binaryCollation(db: Kysely<unknown>): Promise<string> {
+  const preferred = ['utf8mb4_nopad_bin', 'utf8mb4_0900_bin'];
+  const { rows } = await sql<{ name: string }>`select collation_name as name from information_schema.collations
+    where collation_name in (${sql.join(preferred)})`.execute(db);
+  const available = new Set(rows.map((row) => row.name));
+  return preferred.find((name) => available.has(name)) ?? 'utf8mb4_bin';
+}
+
+/**
+ * mysql2 converts `Date` parameters and `DATETIME` results with its `timezone` option, whose
+ * default is the process's local zone. The store needs UTC: check it once, where it is cheap.
+ */
+async function assertMysqlUtc(db: Kysely<unknown>): Promise<void> {
+  const probe = new Date(Date.UTC(2000, 0, 2, 3, 4, 5, 6));
+  const { rows } = await sql<{ probe: string }>`select cast(${probe} as char) as probe`.execute(db);
+  const seen = rows[0]?.probe;
+  if (seen !== '2000-01-02 03:04:05.006') {
+    throw new Error(
+      `nilva-session: the mysql2 pool must use timezone 'Z' (UTC); it sent ${JSON.stringify(seen)} for ${probe.toISOString()}. Create it with { timezone: 'Z' }, as connectDatabase does.`,
+    );
+  }
+}
