@@ -1,0 +1,23 @@
+/**
+ * The SQL session store (`nilva-session/kysely`): PostgreSQL, MySQL/MariaDB and SQLite through
+ * Kysely, its migrations, and a URL-based connection helper.
+ *
+ * @packageDocumentation
+ */
+export { connectDatabase, type DatabaseConnection } from './connect.js';
+export { KyselySessionStore, type KyselySessionStoreOptions } from './kysely-session-store.js';
+export {
+  type DropSessionStoreOptions,
+  dropSessionStore,
+  MIGRATIONS_TABLE_NAME,
+  type MigrateSessionStoreOptions,
+  type MigrationResult,
+  migrateSessionStore,
+} from './migrations.js';
+export {
+  DEFAULT_TABLE_NAME,
+  type SessionDatabase,
+  type SessionTable,
+  type SqlDialect,
+  type UserIdType,
+} from './session-table.js';
