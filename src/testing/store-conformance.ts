@@ -1,0 +1,507 @@
+import assert from 'node:assert/strict';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import type { SessionRecord, SessionRef, UserId } from '../core/session.js';
+import type { SessionStore } from '../core/session-store.js';
+
+/** A store under test, as the factory of {@link defineSessionStoreConformance} returns it. */
+export interface SessionStoreHarness {
+  /** A store over an empty table (or equivalent), for one test. */
+  readonly store: SessionStore;
+  /**
+   * The user ids the store takes: `'string'` (default) or `'integer'`. The suite checks that
+   * ids come back with this type.
+   */
+  readonly userIdType?: 'string' | 'integer' | undefined;
+  /** Releases what the factory created (drop the table, close the pool). */
+  cleanup(): Promise<void>;
+}
+
+/** Creates a fresh, empty store for one test. */
+export type SessionStoreFactory = () => Promise<SessionStoreHarness>;
+
+/**
+ * The test functions of your runner: vitest's and jest's `describe`/`test`, or `node:test`'s
+ * `describe`/`it`. Each test creates its store through the factory and cleans it up itself, so
+ * no hooks are needed and the suite behaves the same under every runner.
+ */
+export interface ConformanceTestApi {
+  describe(name: string, body: () => void): void;
+  test(name: string, body: () => Promise<void>): void;
+}
+
+const T0 = Date.UTC(2026, 10, 27, 11, 12, 12, 750);
+/** A time `seconds` after a fixed instant, at millisecond precision. */
+const at = (seconds: number): Date => new Date(T0 + Math.round(seconds * 1000));
+const DAY = 86_400;
+const FIREFOX = 'Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0';
+
+function sha256(value: string): string {
+  return createHash('sha256').update(value).digest('hex');
+}
+
+/** Per-test helpers: sessions to insert, user ids of the store's type, reads. */
+class Fixture {
+  readonly store: SessionStore;
+  readonly integerIds: boolean;
+  #nextUser = 0;
+
+  constructor(harness: SessionStoreHarness) {
+    this.store = harness.store;
+    this.integerIds = harness.userIdType === 'integer';
+  }
+
+  /** A new user id of the store's type. */
+  user(): UserId {
+    this.#nextUser++;
+    return this.integerIds ? 7000 + this.#nextUser : `user-${this.#nextUser}`;
+  }
+
+  /** A session record (not inserted) with realistic values; `fields` override them. */
+  session(userId: UserId, fields: Partial<SessionRecord> = {}): SessionRecord {
+    const token = randomBytes(32).toString('hex');
+    return {
+      id: randomUUID(),
+      userId,
+      keyHash: sha256(token),
+      keyPrefix: token.slice(0, 8),
+      expireAt: at(30 * DAY),
+      isActive: true,
+      lastOnline: at(0),
+      lastIp: '203.0.113.7',
+      userAgent: FIREFOX,
+      detail: null,
+      createdAt: at(0),
+      ...fields,
+    };
+  }
+
+  /** Inserts a session built by {@link session} and returns it. */
+  async insert(userId: UserId, fields: Partial<SessionRecord> = {}): Promise<SessionRecord> {
+    const session = this.session(userId, fields);
+    await this.store.insert(session);
+    return session;
+  }
+
+  async get(id: string): Promise<SessionRecord> {
+    const found = await this.store.findById(id);
+    assert.ok(found, `session ${id} should exist`);
+    return found;
+  }
+}
+
+function refOf(session: SessionRecord): SessionRef {
+  return { id: session.id, keyHash: session.keyHash, userId: session.userId };
+}
+
+function byId<T extends { readonly id: string }>(items: readonly T[]): T[] {
+  return [...items].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+function assertSameRefs(actual: readonly SessionRef[], expected: readonly SessionRecord[], message?: string): void {
+  assert.deepStrictEqual(byId(actual), byId(expected.map(refOf)), message);
+}
+
+/**
+ * Registers the conformance suite every {@link SessionStore} must pass: each method of the
+ * interface and its edge cases, with `node:assert/strict`, under any test runner.
+ *
+ * The factory is called once per test and must return an empty store; `cleanup` is always
+ * called afterwards.
+ *
+ * @example
+ * import { describe, test } from 'vitest';
+ * defineSessionStoreConformance('KyselySessionStore on SQLite', async () => {
+ *   const db = await openMyDatabase();
+ *   return { store: new KyselySessionStore({ db, dialect: 'sqlite' }), cleanup: () => db.destroy() };
+ * }, { describe, test });
+ */
+export function defineSessionStoreConformance(name: string, factory: SessionStoreFactory, api: ConformanceTestApi): void {
+  const it = (title: string, body: (f: Fixture) => Promise<void>): void => {
+    api.test(title, async () => {
+      const harness = await factory();
+      try {
+        await body(new Fixture(harness));
+      } finally {
+        await harness.cleanup();
+      }
+    });
+  };
+
+  api.describe(`${name}: SessionStore conformance`, () => {
+    api.describe('insert, findByKeyHash, findById', () => {
+      it('findByKeyHash returns the inserted session with every field exactly as written', async (f) => {
+        const session = await f.insert(f.user(), {
+          expireAt: at(DAY + 0.001),
+          lastOnline: at(12.345),
+          createdAt: at(-0.999),
+          lastIp: '2001:db8::1',
+        });
+        assert.deepStrictEqual(await f.store.findByKeyHash(session.keyHash), session);
+      });
+
+      it('findById returns the inserted session with every field exactly as written', async (f) => {
+        const session = await f.insert(f.user(), { lastOnline: at(0.001), createdAt: at(0.001) });
+        assert.deepStrictEqual(await f.store.findById(session.id), session);
+      });
+
+      it('a null expireAt comes back as null', async (f) => {
+        const session = await f.insert(f.user(), { expireAt: null });
+        assert.deepStrictEqual(await f.get(session.id), session);
+      });
+
+      it('an inactive session with a detail comes back inactive with its detail', async (f) => {
+        const session = await f.insert(f.user(), { isActive: false, detail: 'Revoked by an administrator.' });
+        assert.deepStrictEqual(await f.get(session.id), session);
+      });
+
+      it('an 8 KB user agent of mixed scripts, emoji and combining marks comes back unchanged', async (f) => {
+        const piece = 'Mozilla/5.0 (Ünïcödé; 中文; العربية; e\u0301) 🦊🚀 ';
+        const userAgent = piece.repeat(Math.ceil(8192 / piece.length)).slice(0, 8192);
+        const session = await f.insert(f.user(), { userAgent });
+        const found = await f.get(session.id);
+        assert.equal(found.userAgent, userAgent);
+        assert.deepStrictEqual(found, session);
+      });
+
+      it('an empty user agent and an empty IP come back as empty strings, not null', async (f) => {
+        const session = await f.insert(f.user(), { userAgent: '', lastIp: '' });
+        assert.deepStrictEqual(await f.get(session.id), session);
+      });
+
+      it('a 45-character IPv6 address comes back unchanged', async (f) => {
+        const lastIp = '0000:0000:0000:0000:0000:ffff:192.168.100.228';
+        assert.equal(lastIp.length, 45);
+        const session = await f.insert(f.user(), { lastIp });
+        assert.equal((await f.get(session.id)).lastIp, lastIp);
+      });
+
+      it('user ids come back with the store’s user id type', async (f) => {
+        const userIds: UserId[] = f.integerIds ? [1, 42, Number.MAX_SAFE_INTEGER] : ['007', '42', 'Zoë 🦊', 'a'.repeat(150)];
+        for (const userId of userIds) {
+          const session = await f.insert(userId);
+          const found = await f.get(session.id);
+          assert.equal(typeof found.userId, f.integerIds ? 'number' : 'string');
+          assert.equal(found.userId, userId);
+        }
+      });
+
+      it('a second session with the same key hash is refused', async (f) => {
+        const first = await f.insert(f.user());
+        await assert.rejects(f.store.insert(f.session(f.user(), { keyHash: first.keyHash })));
+        assert.deepStrictEqual(await f.store.findByKeyHash(first.keyHash), first);
+      });
+
+      it('unknown key hashes and ids are undefined', async (f) => {
+        await f.insert(f.user());
+        assert.equal(await f.store.findByKeyHash(sha256('unknown')), undefined);
+        assert.equal(await f.store.findById(randomUUID()), undefined);
+      });
+
+      it('malformed ids are unknown, not errors', async (f) => {
+        const session = await f.insert(f.user());
+        const malformed = ['', 'not-a-uuid', '123', `${session.id}0`, session.id.replaceAll('-', ''), `{${session.id}}`, "' or '1'='1"];
+        for (const id of malformed) assert.equal(await f.store.findById(id), undefined, `findById(${JSON.stringify(id)})`);
+        assert.equal(await f.store.findByKeyHash("' or '1'='1"), undefined);
+      });
+    });
+
+    api.describe('listActive', () => {
+      it('lists only the user’s active sessions that have not expired at `now`', async (f) => {
+        const user = f.user();
+        const now = at(DAY);
+        const noExpiry = await f.insert(user, { expireAt: null, lastOnline: at(3) });
+        const later = await f.insert(user, { expireAt: at(DAY + 0.001), lastOnline: at(2) });
+        await f.insert(user, { isActive: false, detail: 'Logged out.', lastOnline: at(5) });
+        await f.insert(user, { expireAt: at(DAY - 1), lastOnline: at(6) });
+        await f.insert(user, { expireAt: now, lastOnline: at(7) }); // expired at exactly `now`
+        await f.insert(f.user(), { expireAt: null, lastOnline: at(8) });
+        assert.deepStrictEqual(await f.store.listActive(user, now), [noExpiry, later]);
+      });
+
+      it('orders sessions by last_online, newest first', async (f) => {
+        const user = f.user();
+        const times = [5, 1, 9.5, 3, 9.499, 7];
+        const sessions: SessionRecord[] = [];
+        for (const t of times) sessions.push(await f.insert(user, { lastOnline: at(t) }));
+        const expected = [...sessions].sort((a, b) => b.lastOnline.getTime() - a.lastOnline.getTime());
+        assert.deepStrictEqual(await f.store.listActive(user, at(10)), expected);
+      });
+
+      it('lists sessions with equal last_online once each', async (f) => {
+        const user = f.user();
+        const sessions = [await f.insert(user), await f.insert(user), await f.insert(user)];
+        assert.deepStrictEqual(byId(await f.store.listActive(user, at(1))), byId(sessions));
+      });
+
+      it('is empty for a user without sessions', async (f) => {
+        await f.insert(f.user());
+        assert.deepStrictEqual(await f.store.listActive(f.user(), at(1)), []);
+      });
+
+      it('treats user ids that differ in case, spacing or type as different users', async (f) => {
+        if (f.integerIds) {
+          const one = await f.insert(1);
+          await f.insert(11);
+          await f.insert(10);
+          assert.deepStrictEqual(await f.store.listActive(1, at(1)), [one]);
+          return;
+        }
+        const alice = await f.insert('alice');
+        await f.insert('Alice');
+        await f.insert('alice ');
+        await f.insert(' alice');
+        assert.deepStrictEqual(await f.store.listActive('alice', at(1)), [alice]);
+        assertSameRefs(await f.store.refsForUser('alice'), [alice]);
+      });
+    });
+
+    api.describe('updateLastIp', () => {
+      it('changes last_ip and nothing else', async (f) => {
+        const session = await f.insert(f.user());
+        const other = await f.insert(f.user());
+        await f.store.updateLastIp(session.id, '198.51.100.23');
+        assert.deepStrictEqual(await f.get(session.id), { ...session, lastIp: '198.51.100.23' });
+        assert.deepStrictEqual(await f.get(other.id), other);
+      });
+
+      it('ignores unknown and malformed ids', async (f) => {
+        const session = await f.insert(f.user());
+        await f.store.updateLastIp(randomUUID(), '198.51.100.23');
+        await f.store.updateLastIp('not-a-uuid', '198.51.100.23');
+        assert.deepStrictEqual(await f.get(session.id), session);
+      });
+    });
+
+    api.describe('touch', () => {
+      it('moves last_online forward and changes nothing else', async (f) => {
+        const session = await f.insert(f.user(), { lastOnline: at(10) });
+        const other = await f.insert(f.user(), { lastOnline: at(10) });
+        await f.store.touch([{ id: session.id, lastOnline: at(70.123) }]);
+        assert.deepStrictEqual(await f.get(session.id), { ...session, lastOnline: at(70.123) });
+        assert.deepStrictEqual(await f.get(other.id), other);
+      });
+
+      it('never moves last_online backwards', async (f) => {
+        const session = await f.insert(f.user(), { lastOnline: at(100) });
+        await f.store.touch([{ id: session.id, lastOnline: at(99.999) }]);
+        assert.deepStrictEqual(await f.get(session.id), session);
+        await f.store.touch([{ id: session.id, lastOnline: at(100) }]);
+        assert.deepStrictEqual(await f.get(session.id), session);
+      });
+
+      it('keeps the latest time when one call names a session several times', async (f) => {
+        const session = await f.insert(f.user(), { lastOnline: at(0) });
+        await f.store.touch([
+          { id: session.id, lastOnline: at(30) },
+          { id: session.id, lastOnline: at(50) },
+          { id: session.id, lastOnline: at(40) },
+        ]);
+        assert.deepStrictEqual((await f.get(session.id)).lastOnline, at(50));
+      });
+
+      it('writes 500 sessions in one call, each forward only', async (f) => {
+        const user = f.user();
+        const sessions: SessionRecord[] = [];
+        for (let i = 0; i < 500; i++) sessions.push(await f.insert(user, { lastOnline: at(1000) }));
+        // Every third entry is older than the stored value and must be ignored.
+        const entries = sessions.map((s, i) => ({ id: s.id, lastOnline: i % 3 === 0 ? at(500 + i) : at(2000 + i) }));
+        await f.store.touch(entries);
+        const listed = await f.store.listActive(user, at(1));
+        assert.equal(listed.length, 500);
+        const expected = new Map(sessions.map((s, i) => [s.id, i % 3 === 0 ? at(1000) : at(2000 + i)]));
+        for (const row of listed) assert.deepStrictEqual(row.lastOnline, expected.get(row.id), `last_online of ${row.id}`);
+      });
+
+      it('ignores unknown and malformed ids, and an empty batch', async (f) => {
+        const session = await f.insert(f.user(), { lastOnline: at(10) });
+        await f.store.touch([]);
+        await f.store.touch([
+          { id: randomUUID(), lastOnline: at(20) },
+          { id: 'not-a-uuid', lastOnline: at(20) },
+          { id: session.id, lastOnline: at(30) },
+        ]);
+        assert.deepStrictEqual(await f.get(session.id), { ...session, lastOnline: at(30) });
+      });
+    });
+
+    api.describe('deactivate', () => {
+      it('marks active sessions inactive with the detail and returns exactly those', async (f) => {
+        const user = f.user();
+        const a = await f.insert(user);
+        const b = await f.insert(user);
+        const untouched = await f.insert(user);
+        const refs = await f.store.deactivate([a.id, b.id], 'Revoked by the user.');
+        assertSameRefs(refs, [a, b]);
+        assert.deepStrictEqual(await f.get(a.id), { ...a, isActive: false, detail: 'Revoked by the user.' });
+        assert.deepStrictEqual(await f.get(b.id), { ...b, isActive: false, detail: 'Revoked by the user.' });
+        assert.deepStrictEqual(await f.get(untouched.id), untouched);
+      });
+
+      it('skips sessions already inactive and keeps their detail', async (f) => {
+        const ended = await f.insert(f.user(), { isActive: false, detail: 'Logged out.' });
+        assert.deepStrictEqual(await f.store.deactivate([ended.id], 'Revoked by the user.'), []);
+        assert.deepStrictEqual(await f.get(ended.id), ended);
+      });
+
+      it('with userId, changes only that user’s sessions', async (f) => {
+        const owner = f.user();
+        const mine = await f.insert(owner);
+        const theirs = await f.insert(f.user());
+        const refs = await f.store.deactivate([mine.id, theirs.id], 'Revoked by the user.', { userId: owner });
+        assertSameRefs(refs, [mine]);
+        assert.equal((await f.get(mine.id)).isActive, false);
+        assert.deepStrictEqual(await f.get(theirs.id), theirs);
+      });
+
+      it('ignores unknown, malformed and repeated ids', async (f) => {
+        const session = await f.insert(f.user());
+        const refs = await f.store.deactivate([session.id, randomUUID(), 'not-a-uuid', '', session.id], 'Logged out.');
+        assertSameRefs(refs, [session]);
+      });
+
+      it('changes nothing for an empty list', async (f) => {
+        const session = await f.insert(f.user());
+        assert.deepStrictEqual(await f.store.deactivate([], 'Logged out.'), []);
+        assert.deepStrictEqual(await f.get(session.id), session);
+      });
+
+      it('reports a session exactly once when two calls end it at the same time', async (f) => {
+        const user = f.user();
+        for (let round = 0; round < 5; round++) {
+          const session = await f.insert(user);
+          const [first, second] = await Promise.all([
+            f.store.deactivate([session.id], 'first'),
+            f.store.deactivate([session.id], 'second', { userId: user }),
+          ]);
+          assert.equal(first.length + second.length, 1, `round ${round}: reported ${first.length + second.length} times`);
+          const winner = first.length === 1 ? 'first' : 'second';
+          assert.deepStrictEqual(await f.get(session.id), { ...session, isActive: false, detail: winner });
+        }
+      });
+
+      it('reports each session once when deactivate and deactivateAllForUser race', async (f) => {
+        const user = f.user();
+        const sessions: SessionRecord[] = [];
+        for (let i = 0; i < 6; i++) sessions.push(await f.insert(user));
+        const [some, all] = await Promise.all([
+          f.store.deactivate(
+            sessions.slice(0, 3).map((s) => s.id),
+            'Revoked by the user.',
+          ),
+          f.store.deactivateAllForUser(user, 'Revoked with all of the user’s sessions.'),
+        ]);
+        assertSameRefs([...some, ...all], sessions);
+      });
+    });
+
+    api.describe('deactivateAllForUser', () => {
+      it('ends every active session of the user, expired or not, and returns them', async (f) => {
+        const user = f.user();
+        const a = await f.insert(user);
+        const expired = await f.insert(user, { expireAt: at(-1) });
+        const ended = await f.insert(user, { isActive: false, detail: 'Logged out.' });
+        const other = await f.insert(f.user());
+        const refs = await f.store.deactivateAllForUser(user, 'Revoked with all of the user’s sessions.');
+        assertSameRefs(refs, [a, expired]);
+        assert.deepStrictEqual(await f.get(a.id), { ...a, isActive: false, detail: 'Revoked with all of the user’s sessions.' });
+        assert.deepStrictEqual(await f.get(ended.id), ended);
+        assert.deepStrictEqual(await f.get(other.id), other);
+      });
+
+      it('keeps exceptId active', async (f) => {
+        const user = f.user();
+        const current = await f.insert(user);
+        const a = await f.insert(user);
+        const refs = await f.store.deactivateAllForUser(user, 'Revoked.', { exceptId: current.id });
+        assertSameRefs(refs, [a]);
+        assert.deepStrictEqual(await f.get(current.id), current);
+      });
+
+      it('excepts nothing when exceptId is malformed or names another user’s session', async (f) => {
+        const user = f.user();
+        const a = await f.insert(user);
+        const foreign = await f.insert(f.user());
+        assertSameRefs(await f.store.deactivateAllForUser(user, 'Revoked.', { exceptId: 'not-a-uuid' }), [a]);
+        const b = await f.insert(user);
+        assertSameRefs(await f.store.deactivateAllForUser(user, 'Revoked.', { exceptId: foreign.id }), [b]);
+        assert.deepStrictEqual(await f.get(foreign.id), foreign);
+      });
+
+      it('returns nothing for a user without active sessions', async (f) => {
+        await f.insert(f.user());
+        assert.deepStrictEqual(await f.store.deactivateAllForUser(f.user(), 'Revoked.'), []);
+      });
+    });
+
+    api.describe('refsForUser', () => {
+      it('returns the user’s active sessions whatever their expiry, and nothing else', async (f) => {
+        const user = f.user();
+        const a = await f.insert(user, { expireAt: null });
+        const expired = await f.insert(user, { expireAt: at(-DAY) });
+        await f.insert(user, { isActive: false, detail: 'Logged out.' });
+        await f.insert(f.user());
+        assertSameRefs(await f.store.refsForUser(user), [a, expired]);
+        assert.deepStrictEqual(await f.store.refsForUser(f.user()), []);
+      });
+    });
+
+    api.describe('deleteExpired', () => {
+      it('deletes sessions expired at or before `before`, active or not, and returns them', async (f) => {
+        const user = f.user();
+        const before = at(DAY);
+        const past = await f.insert(user, { expireAt: at(DAY - 1) });
+        const exactly = await f.insert(user, { expireAt: before });
+        const endedAndExpired = await f.insert(user, { expireAt: at(1), isActive: false, detail: 'Logged out.' });
+        const future = await f.insert(user, { expireAt: at(DAY + 0.001) });
+        const never = await f.insert(user, { expireAt: null });
+        const endedNotExpired = await f.insert(user, { isActive: false, detail: 'Logged out.', lastOnline: at(-DAY) });
+        const refs = await f.store.deleteExpired({ before, limit: 100 });
+        assertSameRefs(refs, [past, exactly, endedAndExpired]);
+        for (const gone of [past, exactly, endedAndExpired]) {
+          assert.equal(await f.store.findById(gone.id), undefined);
+          assert.equal(await f.store.findByKeyHash(gone.keyHash), undefined);
+        }
+        for (const kept of [future, never, endedNotExpired]) assert.deepStrictEqual(await f.get(kept.id), kept);
+      });
+
+      it('deletes at most `limit` sessions per call', async (f) => {
+        const user = f.user();
+        const expired: SessionRecord[] = [];
+        for (let i = 0; i < 5; i++) expired.push(await f.insert(user, { expireAt: at(i) }));
+        const kept = await f.insert(user, { expireAt: null });
+        const batches: SessionRef[][] = [];
+        for (let call = 0; call < 4; call++) batches.push(await f.store.deleteExpired({ before: at(DAY), limit: 2 }));
+        assert.deepStrictEqual(
+          batches.map((b) => b.length),
+          [2, 2, 1, 0],
+        );
+        assertSameRefs(batches.flat(), expired);
+        assert.deepStrictEqual(await f.get(kept.id), kept);
+      });
+
+      it('with inactiveBefore, also deletes inactive sessions last online at or before it', async (f) => {
+        const user = f.user();
+        const before = at(DAY);
+        const inactiveBefore = at(-DAY);
+        const oldEnded = await f.insert(user, { isActive: false, detail: 'Logged out.', lastOnline: at(-2 * DAY), expireAt: null });
+        const endedAtCutoff = await f.insert(user, { isActive: false, detail: 'Logged out.', lastOnline: inactiveBefore });
+        const recentEnded = await f.insert(user, { isActive: false, detail: 'Logged out.', lastOnline: at(-DAY + 0.001) });
+        const oldActive = await f.insert(user, { lastOnline: at(-30 * DAY), expireAt: null });
+        const oldActiveExpiring = await f.insert(user, { lastOnline: at(-30 * DAY), expireAt: at(2 * DAY) });
+        const refs = await f.store.deleteExpired({ before, inactiveBefore, limit: 100 });
+        assertSameRefs(refs, [oldEnded, endedAtCutoff]);
+        for (const kept of [recentEnded, oldActive, oldActiveExpiring]) assert.deepStrictEqual(await f.get(kept.id), kept);
+      });
+
+      it('never deletes an active session that has not expired', async (f) => {
+        const user = f.user();
+        const sessions: SessionRecord[] = [];
+        for (let i = 0; i < 10; i++) {
+          sessions.push(await f.insert(user, { lastOnline: at(-365 * DAY), expireAt: i % 2 === 0 ? null : at(DAY + i) }));
+        }
+        assert.deepStrictEqual(await f.store.deleteExpired({ before: at(DAY), inactiveBefore: at(DAY), limit: 100 }), []);
+        assert.equal((await f.store.listActive(user, at(DAY))).length, 10);
+      });
+    });
+  });
+}
