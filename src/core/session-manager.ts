@@ -93,7 +93,8 @@ export class SessionManager<TUser = unknown> {
   readonly #store: SessionStore;
   readonly #cache: SessionCache | undefined;
   readonly #loadUser: (userId: UserId) => unknown;
-  readonly #isUserActive: (user: TUser) => boolean;
+  // Held as `unknown` so a SessionManager<User> is usable where a SessionManager<unknown> is expected.
+  readonly #isUserActive: (user: unknown) => boolean;
   readonly #onEvent: ((event: SessionEvent) => void) | undefined;
   readonly #logger: SessionLogger;
   readonly #now: () => number;
@@ -107,7 +108,7 @@ export class SessionManager<TUser = unknown> {
     this.#store = options.store;
     this.#cache = options.cache;
     this.#loadUser = options.loadUser ?? ((userId: UserId) => ({ id: userId }));
-    this.#isUserActive = options.isUserActive ?? defaultIsUserActive;
+    this.#isUserActive = (options.isUserActive as ((user: unknown) => boolean) | undefined) ?? defaultIsUserActive;
     this.#onEvent = options.onEvent;
     this.#logger = options.logger ?? consoleLogger;
     this.#now = options.clock ?? Date.now;
@@ -288,7 +289,7 @@ export class SessionManager<TUser = unknown> {
     } catch (error) {
       return { ok: false, error: storeUnavailable(error) };
     }
-    if (user === null || user === undefined || !this.#isUserActive(user as TUser)) {
+    if (user === null || user === undefined || !this.#isUserActive(user)) {
       return this.#fail('ERR_USER_INACTIVE', messages.userInactive);
     }
     const entry: CachedSession = {
@@ -312,7 +313,7 @@ export class SessionManager<TUser = unknown> {
 
   /** The checks shared by hits and misses once the session is known to be alive. */
   #accept(entry: CachedSession, facts: RequestFacts, scheme: Scheme, now: number): MaybePromise<AuthOutcome<TUser>> {
-    if (!this.#isUserActive(entry.user as TUser)) return this.#fail('ERR_USER_INACTIVE', messages.userInactive);
+    if (!this.#isUserActive(entry.user)) return this.#fail('ERR_USER_INACTIVE', messages.userInactive);
     if (entry.userAgent !== facts.userAgent && this.#userAgentChanged(entry.userAgent, facts.userAgent)) {
       return this.#suspend(entry, facts);
     }

@@ -34,11 +34,12 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 const NO_CONTENT: ApiResponse = Object.freeze({ status: 204, headers: Object.freeze({}), body: undefined });
 
-type Handler<TUser> = (req: ApiRequest, auth: AuthSuccess<TUser> | undefined) => MaybePromise<ApiResponse>;
+// Handlers read only the session of the caller, so they are typed for any user.
+type Handler = (req: ApiRequest, auth: AuthSuccess<unknown> | undefined) => MaybePromise<ApiResponse>;
 
-interface Route<TUser> {
+interface Route {
   readonly authenticated: boolean;
-  readonly methods: Readonly<Record<string, Handler<TUser>>>;
+  readonly methods: Readonly<Record<string, Handler>>;
 }
 
 /**
@@ -53,7 +54,7 @@ export class SessionApi<TUser = unknown> {
   readonly #maxTokenIds: number;
   readonly #trust: ProxyTrust;
   readonly #logger: SessionLogger;
-  readonly #routes: ReadonlyMap<string, Route<TUser>>;
+  readonly #routes: ReadonlyMap<string, Route>;
   readonly #unauthenticated: ApiResponse;
 
   constructor(options: SessionApiOptions<TUser>) {
@@ -69,16 +70,16 @@ export class SessionApi<TUser = unknown> {
     this.#trust = compileTrustProxy(options.manager.config.trustProxy);
     this.#logger = options.logger ?? { warn: (message) => console.error(message) };
     this.#unauthenticated = this.error(new SessionError('ERR_NOT_AUTHENTICATED', messages.notAuthenticated));
-    this.#routes = new Map<string, Route<TUser>>([
+    this.#routes = new Map<string, Route>([
       ['login', { authenticated: false, methods: { POST: (req) => this.#login(req) } }],
-      ['logout', { authenticated: true, methods: { POST: (_req, auth) => this.#logout(auth as AuthSuccess<TUser>) } }],
+      ['logout', { authenticated: true, methods: { POST: (_req, auth) => this.#logout(auth as AuthSuccess<unknown>) } }],
       [
         'active',
         {
           authenticated: true,
           methods: {
-            GET: (_req, auth) => this.#list(auth as AuthSuccess<TUser>),
-            DELETE: (req, auth) => this.#revoke(req, auth as AuthSuccess<TUser>),
+            GET: (_req, auth) => this.#list(auth as AuthSuccess<unknown>),
+            DELETE: (req, auth) => this.#revoke(req, auth as AuthSuccess<unknown>),
           },
         },
       ],
@@ -135,7 +136,7 @@ export class SessionApi<TUser = unknown> {
     return outcome instanceof Promise ? outcome.then(next) : next(outcome);
   }
 
-  #notAllowed(method: string, route: Route<TUser>): ApiResponse {
+  #notAllowed(method: string, route: Route): ApiResponse {
     const allow = Object.keys(route.methods).join(', ');
     return json(405, { detail: `Method "${method.slice(0, 20)}" not allowed.` }, { allow });
   }
@@ -190,12 +191,12 @@ export class SessionApi<TUser = unknown> {
     );
   }
 
-  async #logout(auth: AuthSuccess<TUser>): Promise<ApiResponse> {
+  async #logout(auth: AuthSuccess<unknown>): Promise<ApiResponse> {
     await this.manager.revokeSession(auth.session.id, 'logout');
     return NO_CONTENT;
   }
 
-  async #list(auth: AuthSuccess<TUser>): Promise<ApiResponse> {
+  async #list(auth: AuthSuccess<unknown>): Promise<ApiResponse> {
     const sessions = await this.manager.listSessions(auth.session.userId);
     return json(
       200,
@@ -204,7 +205,7 @@ export class SessionApi<TUser = unknown> {
     );
   }
 
-  async #revoke(req: ApiRequest, auth: AuthSuccess<TUser>): Promise<ApiResponse> {
+  async #revoke(req: ApiRequest, auth: AuthSuccess<unknown>): Promise<ApiResponse> {
     const ids = this.#tokenIds(req.query);
     if ('status' in ids) return ids;
     const userId = auth.session.userId;

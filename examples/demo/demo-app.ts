@@ -1,0 +1,77 @@
+// The demo server: a small real application built on nilva-session (DESIGN §9).
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Kysely } from 'kysely';
+import { MemorySessionCache } from '../../src/cache/memory-session-cache.js';
+import { SessionApi } from '../../src/http/session-api.js';
+import { type SessionCache, SessionManager } from '../../src/index.js';
+import { nilvaFastify } from '../../src/integrations/fastify.js';
+import { connectDatabase, KyselySessionStore, migrateSessionStore } from '../../src/store/index.js';
+import { type DemoDatabase, DemoUsers } from './demo-users.js';
+import { renderHome } from './home-page.js';
+
+export interface DemoOptions {
+  /** `sqlite:PATH`, `postgres://…` or `mysql://…`. */
+  readonly databaseUrl: string;
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface RunningDemo {
+  readonly url: string;
+  readonly app: FastifyInstance;
+  close(): Promise<void>;
+}
+
+/** Connects, migrates, seeds and starts listening. */
+export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
+  if (options.databaseUrl.startsWith('sqlite:') && !options.databaseUrl.includes(':memory:')) {
+    mkdirSync(dirname(options.databaseUrl.slice('sqlite:'.length)), { recursive: true });
+  }
+  const database = await connectDatabase(options.databaseUrl);
+  await migrateSessionStore(database.db, { dialect: database.dialect, userIdType: 'integer' });
+  // The demo's users live beside the sessions, in the same database.
+  const users = new DemoUsers(database.db as unknown as Kysely<DemoDatabase>, database.dialect);
+  await users.setUp();
+
+  const cache: SessionCache = new MemorySessionCache();
+  const store = new KyselySessionStore({ db: database.db, dialect: database.dialect, userIdType: 'integer' });
+  const manager = new SessionManager({ store, cache, loadUser: users.loadUser });
+  const api = new SessionApi({ manager, verifyCredentials: users.verifyCredentials });
+
+  const app = Fastify({ logger: false });
+  await app.register(nilvaFastify, { api, prefix: '/api/' });
+  app.get('/api/me', { preHandler: app.nilvaRequireAuth }, async (request) => ({ user: request.nilva?.user }));
+  app.get('/healthz', async (_request, reply) => {
+    const ok = await users.ping();
+    return reply
+      .code(ok ? 200 : 503)
+      .send(
+        ok
+          ? { status: 'ok', database: database.dialect, cache: 'memory' }
+          : { status: 'unavailable', detail: 'The database is unreachable.' },
+      );
+  });
+  app.get('/', async (_request, reply) => reply.type('text/html; charset=utf-8').send(renderHome()));
+
+  // Expired sessions are deleted hourly, in batches.
+  const purge = setInterval(() => {
+    manager.purgeExpired().catch(() => undefined);
+  }, 3_600_000);
+  purge.unref();
+
+  await app.listen({ host: options.host, port: options.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : options.port;
+  return {
+    url: `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`,
+    app,
+    async close() {
+      clearInterval(purge);
+      await app.close();
+      await manager.close();
+      await database.close();
+    },
+  };
+}

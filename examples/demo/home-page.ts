@@ -1,0 +1,28 @@
+/** The demo's front page: what is running and how to talk to it. */
+export function renderHome(): string {
+  return `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>nilva-session demo</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem}code,pre{background:#f4f4f4;padding:.1rem .3rem}pre{padding:.8rem;overflow:auto}</style>
+</head>
+<body>
+<h1>nilva-session demo</h1>
+<p>Database-backed sessions with opaque tokens. Users: <code>alice</code> / <code>alice-password</code>,
+<code>bob</code> / <code>bob-password</code>, <code>admin</code> / <code>admin-password</code>.</p>
+<pre>TOKEN=$(curl -s -X POST localhost:3000/api/login -H 'content-type: application/json' \\
+  -d '{"username":"alice","password":"alice-password"}' | node -pe 'JSON.parse(require("fs").readFileSync(0)).token')
+curl -s localhost:3000/api/active -H "Authorization: Token $TOKEN"
+curl -s -X DELETE "localhost:3000/api/active?token_id=SESSION_ID" -H "Authorization: Token $TOKEN"
+curl -s -X POST localhost:3000/api/logout -H "Authorization: Token $TOKEN"</pre>
+<ul>
+<li><code>POST /api/login</code> — <code>{username, password}</code> → <code>{token, session_id, expire_at}</code></li>
+<li><code>POST /api/logout</code> — ends the current session (204)</li>
+<li><code>GET /api/active</code> — your active sessions, newest first</li>
+<li><code>DELETE /api/active?token_id=…</code> — revoke sessions (no <code>token_id</code>: all of them)</li>
+<li><code>GET /api/me</code> — who you are</li>
+<li><code>GET /healthz</code> — 200 once the database answers</li>
+</ul>
+</body>
+</html>
+`;
+}

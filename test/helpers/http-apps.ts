@@ -1,0 +1,65 @@
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import express from 'express';
+import Fastify from 'fastify';
+import { Hono } from 'hono';
+import type { SessionApi } from '../../src/http/session-api.js';
+import { nilvaExpress } from '../../src/integrations/express.js';
+import { nilvaFastify } from '../../src/integrations/fastify.js';
+import { type NilvaVariables, nilvaHono } from '../../src/integrations/hono.js';
+
+export const FRAMEWORKS = ['express', 'fastify', 'hono'] as const;
+export type Framework = (typeof FRAMEWORKS)[number];
+
+/** A running app: the contract at `/api/`, plus `GET /api/me` (required auth) and `GET /open` (optional auth). */
+export interface RunningApp {
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** Starts a real HTTP server on 127.0.0.1 with the integration of `framework`. */
+export async function startApp(framework: Framework, api: SessionApi<unknown>): Promise<RunningApp> {
+  switch (framework) {
+    case 'express': {
+      const app = express();
+      const nilva = nilvaExpress(api);
+      app.use('/api', nilva.routes);
+      app.get('/api/me', nilva.requireAuth, (req, res) => {
+        res.json({ user: req.nilva?.user, session_id: req.nilva?.session.id });
+      });
+      app.get('/open', nilva.authenticate, (req, res) => {
+        res.json({ user: req.nilva?.user ?? null });
+      });
+      const server = app.listen(0, '0.0.0.0');
+      await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+      return {
+        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        close: () => new Promise((resolve) => server.close(() => resolve())),
+      };
+    }
+    case 'fastify': {
+      const app = Fastify();
+      await app.register(nilvaFastify, { api, prefix: '/api/' });
+      app.get('/api/me', { preHandler: app.nilvaRequireAuth }, async (request) => ({
+        user: request.nilva?.user,
+        session_id: request.nilva?.session.id,
+      }));
+      app.get('/open', { preHandler: app.nilvaAuthenticate }, async (request) => ({ user: request.nilva?.user ?? null }));
+      await app.listen({ port: 0, host: '0.0.0.0' });
+      return { url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`, close: () => app.close() };
+    }
+    case 'hono': {
+      const app = new Hono<{ Variables: NilvaVariables }>();
+      const nilva = nilvaHono(api);
+      app.route('/api', nilva.routes);
+      app.get('/api/me', nilva.requireAuth, (c) => c.json({ user: c.get('nilva')?.user, session_id: c.get('nilva')?.session.id }));
+      app.get('/open', nilva.authenticate, (c) => c.json({ user: c.get('nilva')?.user ?? null }));
+      const server = serve({ fetch: app.fetch, port: 0, hostname: '0.0.0.0' });
+      await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+      return {
+        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        close: () => new Promise((resolve) => server.close(() => resolve())),
+      };
+    }
+  }
+}
