@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
-import type { SessionRef } from '../core/session.js';
 import type { CachedSession, SessionCache } from '../core/session-cache.js';
+import type { CacheRef } from './invalidation-message.js';
 
 /** Options of {@link MemorySessionCache}. */
 export interface MemorySessionCacheOptions {
@@ -95,7 +95,7 @@ export class MemorySessionCache implements SessionCache {
   }
 
   /** Drops these sessions (by key hash and by id) and moves the epoch. */
-  invalidate(refs: readonly Pick<SessionRef, 'id' | 'keyHash'>[]): void {
+  invalidate(refs: readonly CacheRef[]): void {
     this.#epoch++;
     for (const ref of refs) {
       this.#byHash.delete(ref.keyHash);

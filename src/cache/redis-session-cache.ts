@@ -1,0 +1,580 @@
+import type { CachedSession, SessionCache } from '../core/session-cache.js';
+import { type CacheLogger, consoleCacheLogger } from './cache-logger.js';
+import { decodeCachedSession, encodeCachedSession } from './cached-session-codec.js';
+import { type CacheRef, decodeInvalidation, encodeInvalidation, type InvalidationMessage } from './invalidation-message.js';
+import type { RedisCommandClient, RedisSubscriberClient } from './redis-client.js';
+import { FILL_SCRIPT, INVALIDATE_SCRIPT, READ_SCRIPT, type RedisScript, UPDATE_SCRIPT } from './redis-scripts.js';
+import { sleep, withTimeout } from './timers.js';
+
+/** Default key namespace: every key and the channel start with it. */
+export const DEFAULT_NAMESPACE = 'nilva:';
+/** Default prefix of the entry keyed by the token's SHA-256 (as the Python original's `user_session:`). */
+export const DEFAULT_KEY_PREFIX = 'user_session:';
+/** Default prefix of the entry keyed by session id (as the Python original's `user_session_by_id:`). */
+export const DEFAULT_ID_PREFIX = 'user_session_by_id:';
+/** Default prefix of the short-lived marker left by an invalidation. */
+export const DEFAULT_TOMBSTONE_PREFIX = 'user_session_tombstone:';
+
+/** Options of {@link RedisSessionCache}. */
+export interface RedisSessionCacheOptions {
+  /** The connection for commands. Give it no offline queue and a short connect timeout. */
+  readonly client: RedisCommandClient;
+  /**
+   * A dedicated connection for the invalidation channel. Without it this cache still refuses
+   * stale fills (tombstones) but cannot tell a two-tier cache about other processes.
+   */
+  readonly subscriber?: RedisSubscriberClient | undefined;
+  /** Start of every key and of the channel `<namespace>invalidate`. Default `nilva:`. */
+  readonly namespace?: string | undefined;
+  /** Default `user_session:` (then the SHA-256 hex of the token). */
+  readonly keyPrefix?: string | undefined;
+  /** Default `user_session_by_id:` (then the session's UUID). */
+  readonly idPrefix?: string | undefined;
+  /** Default `user_session_tombstone:` (then the session's UUID). */
+  readonly tombstonePrefix?: string | undefined;
+  /**
+   * How long an invalidation refuses fills of the same session, in seconds. The one fill that
+   * can still land after a revoke is one whose store read came before it, whose process did not
+   * hear of the revoke, and that reaches Redis more than this later. Default 30.
+   */
+  readonly tombstoneSeconds?: number | undefined;
+  /** A command not answered within this many ms counts as failed (the read is a miss). Default 500. */
+  readonly commandTimeoutMs?: number | undefined;
+  /** After a failed command, commands are not even tried for this many ms. Default 1000. */
+  readonly retryAfterMs?: number | undefined;
+  /**
+   * Invalidations that could not reach Redis are kept (up to this many sessions) and replayed
+   * once it answers again; beyond it, every entry of the namespace is deleted then. Default 10 000.
+   */
+  readonly maxPendingInvalidations?: number | undefined;
+  /** Default: `console`. Outages are reported once each, never per request. */
+  readonly logger?: CacheLogger | undefined;
+  /** Called last by {@link RedisSessionCache.close}: the factory closes the connections it opened. */
+  readonly onClose?: (() => Promise<void>) | undefined;
+}
+
+/** What the Redis tier tells the two-tier cache. */
+export type RedisCacheEvent =
+  | InvalidationMessage
+  /** Invalidation messages may be missed from now on (the subscriber lost its connection). */
+  | { readonly type: 'down' }
+  /** Subscribed again: messages may have been missed since `down`. */
+  | { readonly type: 'up' };
+
+/** A shared entry with the milliseconds it has left in Redis. */
+export interface RemoteEntry {
+  readonly entry: CachedSession;
+  readonly ttlMs: number;
+}
+
+const HASH_RE = /^[0-9a-f]{64}$/;
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const KEY_PART_RE = /^[A-Za-z0-9:._-]{0,100}$/;
+/** Server replies that mean "not now" rather than "wrong command". */
+const BUSY_REPLY_RE = /^(LOADING|BUSY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|OOM) /;
+const CHUNK = 500;
+
+class RedisUnavailable extends Error {
+  override readonly name = 'RedisUnavailable';
+}
+/** Thrown without allocating while Redis is known to be down. */
+const UNAVAILABLE = new RedisUnavailable('nilva-session: Redis is unavailable');
+
+/**
+ * The shared tier: one JSON record per session in Redis, under `<namespace><keyPrefix><sha256>`
+ * and `<namespace><idPrefix><uuid>`, with a TTL that never slides, plus pub/sub invalidation on
+ * `<namespace>invalidate`.
+ *
+ * Faults never escape: while Redis is down or slow, reads are misses (the core then asks the
+ * store), fills and touches are dropped, invalidations are kept and replayed, commands are not
+ * queued, and one warning is logged per outage.
+ *
+ * Most applications use {@link createRedisSessionCache}, which puts an in-process tier in front.
+ */
+export class RedisSessionCache implements SessionCache {
+  readonly namespace: string;
+  /** `<namespace>invalidate`. */
+  readonly channel: string;
+  readonly #client: RedisCommandClient;
+  readonly #subscriber: RedisSubscriberClient | undefined;
+  readonly #keyPrefix: string;
+  readonly #idPrefix: string;
+  readonly #tombstonePrefix: string;
+  readonly #tombstoneMs: string;
+  readonly #commandTimeoutMs: number;
+  readonly #retryAfterMs: number;
+  readonly #maxPending: number;
+  readonly #logger: CacheLogger;
+  readonly #onClose: (() => Promise<void>) | undefined;
+  readonly #listeners = new Set<(event: RedisCacheEvent) => void>();
+  /** id → key hash of invalidations that did not reach Redis. */
+  readonly #pending = new Map<string, string>();
+  #flushPending = false;
+  #replaying: Promise<void> | undefined;
+  #epoch = 0;
+  #closed = false;
+  #blockedUntil = 0;
+  #commandDown: boolean;
+  #subscriberDown: boolean;
+  #subscribedOnce = false;
+  #subscribing = false;
+  #inOutage = false;
+  #warnedSerialization = false;
+
+  constructor(options: RedisSessionCacheOptions) {
+    if (typeof options !== 'object' || options === null) fail('options', 'an object', options);
+    if (!isCommandClient(options.client)) fail('client', 'a Redis client (sendCommand, isReady, on)', options.client);
+    this.#client = options.client;
+    this.#subscriber = options.subscriber;
+    this.namespace = keyPart('namespace', options.namespace, DEFAULT_NAMESPACE);
+    this.#keyPrefix = keyPart('keyPrefix', options.keyPrefix, DEFAULT_KEY_PREFIX);
+    this.#idPrefix = keyPart('idPrefix', options.idPrefix, DEFAULT_ID_PREFIX);
+    this.#tombstonePrefix = keyPart('tombstonePrefix', options.tombstonePrefix, DEFAULT_TOMBSTONE_PREFIX);
+    const prefixes = new Set([this.#keyPrefix, this.#idPrefix, this.#tombstonePrefix]);
+    if (prefixes.size !== 3 || this.#keyPrefix === '' || this.#idPrefix === '' || this.#tombstonePrefix === '') {
+      fail('keyPrefix', 'non-empty and distinct from idPrefix and tombstonePrefix', options.keyPrefix);
+    }
+    this.channel = `${this.namespace}invalidate`;
+    this.#tombstoneMs = String(Math.ceil(positive('tombstoneSeconds', options.tombstoneSeconds, 30) * 1000));
+    this.#commandTimeoutMs = positive('commandTimeoutMs', options.commandTimeoutMs, 500);
+    this.#retryAfterMs = positive('retryAfterMs', options.retryAfterMs, 1000);
+    this.#maxPending = positive('maxPendingInvalidations', options.maxPendingInvalidations, 10_000);
+    this.#logger = options.logger ?? consoleCacheLogger;
+    this.#onClose = options.onClose;
+    this.#commandDown = !this.#client.isReady;
+    this.#subscriberDown = this.#subscriber !== undefined;
+    this.#client.on('error', this.#onClientError);
+    this.#client.on('end', this.#onClientError);
+    this.#client.on('ready', this.#onClientReady);
+    const sub = this.#subscriber;
+    if (sub !== undefined) {
+      sub.on('error', this.#onSubscriberDown);
+      sub.on('end', this.#onSubscriberDown);
+      sub.on('reconnecting', this.#onSubscriberDown);
+      sub.on('ready', this.#onSubscriberReady);
+      sub.on('ping-interval', this.#onSubscriberPing);
+      if (sub.isReady) this.#subscribe();
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // SessionCache
+
+  /** The entry for this token hash, or `undefined` (also when Redis fails). */
+  async byKeyHash(keyHash: string): Promise<CachedSession | undefined> {
+    return (await this.lookup('keyHash', keyHash))?.entry;
+  }
+
+  /** The entry for this session id, or `undefined` (also when Redis fails). */
+  async byId(id: string): Promise<CachedSession | undefined> {
+    return (await this.lookup('id', id))?.entry;
+  }
+
+  /**
+   * The entry with its remaining lifetime in Redis. A value that is not a valid record of the
+   * session looked up (garbage, another session, no TTL) is a miss.
+   */
+  async lookup(kind: 'keyHash' | 'id', value: string): Promise<RemoteEntry | undefined> {
+    const key = kind === 'keyHash' ? this.#hashKey(value) : this.#idKey(value);
+    if (key === undefined) return undefined;
+    let reply: unknown;
+    try {
+      reply = await this.#eval(READ_SCRIPT, [key], []);
+    } catch {
+      return undefined;
+    }
+    if (!Array.isArray(reply) || reply.length !== 2) return undefined;
+    const ttlMs = Number(reply[1]);
+    if (!(ttlMs > 0)) return undefined;
+    const entry = decodeCachedSession(reply[0], kind === 'keyHash' ? { keyHash: value } : { id: value });
+    return entry === undefined ? undefined : { entry, ttlMs };
+  }
+
+  /** Moves on every invalidation this process makes or hears of. */
+  epoch(): number {
+    return this.#epoch;
+  }
+
+  /** Stores `entry` for `ttlMs` unless an invalidation happened since `epoch` (or lately anywhere). */
+  async set(entry: CachedSession, ttlMs: number, epoch: number): Promise<void> {
+    if (epoch !== this.#epoch) return;
+    await this.fill(entry, ttlMs);
+  }
+
+  /**
+   * Stores `entry` for `ttlMs` under both keys unless a tombstone of the session exists.
+   * Resolves `true` when stored; `false` when refused, invalid, or Redis failed.
+   */
+  async fill(entry: CachedSession, ttlMs: number): Promise<boolean> {
+    const keys = this.#keysOf(entry);
+    const json = keys === undefined || !(ttlMs > 0) ? undefined : this.#encode(entry);
+    if (keys === undefined || json === undefined) return false;
+    try {
+      return (await this.#eval(FILL_SCRIPT, keys, [json, String(Math.ceil(ttlMs))])) === 1;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Replaces the cached entry, keeping its remaining TTL (`SET … XX KEEPTTL`); never creates one. */
+  async update(entry: CachedSession): Promise<void> {
+    const keys = this.#keysOf(entry);
+    const json = keys === undefined ? undefined : this.#encode(entry);
+    if (keys === undefined || json === undefined) return;
+    try {
+      await this.#eval(UPDATE_SCRIPT, keys, [json]);
+    } catch {
+      // Dropped: the entry keeps its previous fields until it expires or is refilled.
+    }
+  }
+
+  /**
+   * Deletes these sessions' entries, leaves tombstones, and tells every process on the channel.
+   * When Redis cannot be reached the sessions are remembered and replayed once it can.
+   */
+  async invalidate(refs: readonly CacheRef[]): Promise<void> {
+    if (refs.length === 0 || this.#closed) return;
+    this.#epoch++;
+    const valid = refs.filter((r) => UUID_RE.test(r.id) && HASH_RE.test(r.keyHash));
+    for (let i = 0; i < valid.length; i += CHUNK) {
+      const chunk = valid.slice(i, i + CHUNK);
+      try {
+        await this.#invalidateNow(chunk);
+      } catch {
+        this.#remember(chunk);
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Two-tier support
+
+  /**
+   * Hears invalidations made by any process (this one included: re-applying one is harmless)
+   * and the subscriber's connection state. Returns the function that stops listening.
+   */
+  subscribe(listener: (event: RedisCacheEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => {
+      this.#listeners.delete(listener);
+    };
+  }
+
+  /** Whether a subscriber was given (without one, no message from other processes arrives). */
+  get hasSubscriber(): boolean {
+    return this.#subscriber !== undefined;
+  }
+
+  /** `true` while invalidation messages are being received. */
+  get listening(): boolean {
+    return this.#subscriber !== undefined && !this.#subscriberDown;
+  }
+
+  /** `true` while commands run and, with a subscriber, messages are received. */
+  get healthy(): boolean {
+    return !this.#closed && this.#client.isReady && !this.#commandDown && (this.#subscriber === undefined || !this.#subscriberDown);
+  }
+
+  /** Resolves `true` once {@link RedisSessionCache.healthy}, or `false` after `timeoutMs`. */
+  async ready(timeoutMs = 5000): Promise<boolean> {
+    const deadline = performance.now() + timeoutMs;
+    while (!this.healthy) {
+      if (this.#closed || performance.now() >= deadline) return false;
+      if (this.#client.isReady && this.#commandDown) await this.#probe();
+      await sleep(10);
+    }
+    return true;
+  }
+
+  /** The Redis key of an entry, or `undefined` for a value that is not a SHA-256 hex / UUID. */
+  keyOf(kind: 'keyHash' | 'id', value: string): string | undefined {
+    return kind === 'keyHash' ? this.#hashKey(value) : this.#idKey(value);
+  }
+
+  /** Stops listening, replays pending invalidations if Redis answers, then runs `onClose`. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    if (this.#pending.size > 0 || this.#flushPending) {
+      this.#blockedUntil = 0;
+      await this.#replay();
+    }
+    this.#closed = true;
+    this.#listeners.clear();
+    this.#client.off('error', this.#onClientError);
+    this.#client.off('end', this.#onClientError);
+    this.#client.off('ready', this.#onClientReady);
+    const sub = this.#subscriber;
+    if (sub !== undefined) {
+      sub.off('error', this.#onSubscriberDown);
+      sub.off('end', this.#onSubscriberDown);
+      sub.off('reconnecting', this.#onSubscriberDown);
+      sub.off('ready', this.#onSubscriberReady);
+      sub.off('ping-interval', this.#onSubscriberPing);
+      if (sub.isReady) await withTimeout(sub.unsubscribe(this.channel, this.#onMessage), this.#commandTimeoutMs).catch(() => undefined);
+    }
+    // Connections quit by onClose may still report errors: swallow them rather than crash.
+    const ignore = (): void => undefined;
+    this.#client.on('error', ignore);
+    sub?.on('error', ignore);
+    await this.#onClose?.();
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Keys
+
+  #hashKey(keyHash: string): string | undefined {
+    return HASH_RE.test(keyHash) ? `${this.namespace}${this.#keyPrefix}${keyHash}` : undefined;
+  }
+
+  #idKey(id: string): string | undefined {
+    return UUID_RE.test(id) ? `${this.namespace}${this.#idPrefix}${id}` : undefined;
+  }
+
+  #keysOf(ref: CacheRef): string[] | undefined {
+    if (!HASH_RE.test(ref.keyHash) || !UUID_RE.test(ref.id)) return undefined;
+    const ns = this.namespace;
+    return [`${ns}${this.#keyPrefix}${ref.keyHash}`, `${ns}${this.#idPrefix}${ref.id}`, `${ns}${this.#tombstonePrefix}${ref.id}`];
+  }
+
+  #encode(entry: CachedSession): string | undefined {
+    try {
+      return encodeCachedSession(entry);
+    } catch (error) {
+      if (!this.#warnedSerialization) {
+        this.#warnedSerialization = true;
+        this.#logger.warn('nilva-session: a session could not be cached in Redis: its user is not JSON-serialisable', {
+          error: String(error),
+        });
+      }
+      return undefined;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Commands
+
+  async #eval(s: RedisScript, keys: readonly string[], args: readonly string[]): Promise<unknown> {
+    const n = String(keys.length);
+    try {
+      return await this.#command(['EVALSHA', s.sha1, n, ...keys, ...args]);
+    } catch (error) {
+      // The script cache is empty after a restart or SCRIPT FLUSH: send the source once.
+      if (error instanceof Error && error.message.startsWith('NOSCRIPT')) return this.#command(['EVAL', s.source, n, ...keys, ...args]);
+      throw error;
+    }
+  }
+
+  async #command(args: string[]): Promise<unknown> {
+    if (this.#closed || !this.#client.isReady || performance.now() < this.#blockedUntil) throw UNAVAILABLE;
+    let reply: unknown;
+    try {
+      reply = await withTimeout(this.#client.sendCommand(args), this.#commandTimeoutMs);
+    } catch (error) {
+      const isReply = error instanceof Error && /^[A-Z]+ /.test(error.message) && !BUSY_REPLY_RE.test(error.message);
+      if (!isReply) this.#commandFailed(error);
+      throw error;
+    }
+    if (this.#commandDown) {
+      this.#commandDown = false;
+      this.#recovered();
+    }
+    if ((this.#pending.size > 0 || this.#flushPending) && this.#replaying === undefined) void this.#replay();
+    return reply;
+  }
+
+  #commandFailed(error: unknown): void {
+    this.#blockedUntil = performance.now() + this.#retryAfterMs;
+    this.#commandDown = true;
+    this.#outage(error);
+  }
+
+  /** One cheap command to learn whether a connected client answers again. */
+  async #probe(): Promise<void> {
+    if (performance.now() < this.#blockedUntil) return;
+    await this.#command(['PING']).catch(() => undefined);
+  }
+
+  async #invalidateNow(refs: readonly CacheRef[]): Promise<void> {
+    const keys: string[] = [];
+    for (const ref of refs) keys.push(...(this.#keysOf(ref) as string[]));
+    await this.#eval(INVALIDATE_SCRIPT, keys, [this.#tombstoneMs, this.channel, encodeInvalidation({ type: 'invalidate', refs })]);
+  }
+
+  #remember(refs: readonly CacheRef[]): void {
+    if (this.#flushPending) return;
+    for (const ref of refs) this.#pending.set(ref.id, ref.keyHash);
+    if (this.#pending.size > this.#maxPending) {
+      // Too many to replay one by one: delete every entry of the namespace once Redis is back.
+      this.#pending.clear();
+      this.#flushPending = true;
+    }
+  }
+
+  #replay(): Promise<void> {
+    this.#replaying ??= this.#replayNow().finally(() => {
+      this.#replaying = undefined;
+    });
+    return this.#replaying;
+  }
+
+  async #replayNow(): Promise<void> {
+    if (this.#flushPending) {
+      this.#flushPending = false;
+      try {
+        await this.#flushNamespace();
+      } catch {
+        this.#flushPending = true;
+        return;
+      }
+    }
+    while (this.#pending.size > 0) {
+      const chunk: CacheRef[] = [];
+      for (const [id, keyHash] of this.#pending) {
+        chunk.push({ id, keyHash });
+        if (chunk.length === CHUNK) break;
+      }
+      for (const ref of chunk) this.#pending.delete(ref.id);
+      try {
+        await this.#invalidateNow(chunk);
+      } catch {
+        this.#remember(chunk);
+        return;
+      }
+    }
+  }
+
+  /** Deletes every entry of this namespace (not tombstones), then tells every process to clear. */
+  async #flushNamespace(): Promise<void> {
+    for (const prefix of [this.#keyPrefix, this.#idPrefix]) {
+      let cursor = '0';
+      do {
+        const reply = await this.#command(['SCAN', cursor, 'MATCH', `${this.namespace}${prefix}*`, 'COUNT', '1000']);
+        if (!Array.isArray(reply) || reply.length !== 2 || !Array.isArray(reply[1])) throw new Error('unexpected SCAN reply');
+        cursor = String(reply[0]);
+        const keys = (reply[1] as unknown[]).map(String);
+        if (keys.length > 0) await this.#command(['UNLINK', ...keys]);
+      } while (cursor !== '0');
+    }
+    await this.#command(['PUBLISH', this.channel, encodeInvalidation({ type: 'clear' })]);
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Connection state
+
+  readonly #onClientError = (error?: unknown): void => {
+    if (this.#closed) return;
+    this.#commandDown = true;
+    this.#outage(error);
+  };
+
+  readonly #onClientReady = (): void => {
+    if (this.#closed) return;
+    this.#blockedUntil = 0;
+    if (this.#commandDown) {
+      this.#commandDown = false;
+      this.#recovered();
+    }
+    if (this.#pending.size > 0 || this.#flushPending) void this.#replay();
+  };
+
+  #subscribe(): void {
+    const sub = this.#subscriber;
+    if (sub === undefined || this.#subscribing || this.#closed) return;
+    this.#subscribing = true;
+    sub.subscribe(this.channel, this.#onMessage).then(
+      () => {
+        this.#subscribing = false;
+        this.#subscribedOnce = true;
+        this.#subscriberUp();
+      },
+      (error: unknown) => {
+        this.#subscribing = false;
+        this.#onSubscriberDown(error);
+      },
+    );
+  }
+
+  readonly #onSubscriberReady = (): void => {
+    if (this.#closed) return;
+    // The client resubscribes by itself before `ready`; only the first subscription is ours.
+    if (this.#subscribedOnce) this.#subscriberUp();
+    else this.#subscribe();
+  };
+
+  /** A successful keep-alive PING: a subscriber that timed out answers again. */
+  readonly #onSubscriberPing = (): void => {
+    if (!this.#closed && this.#subscribedOnce && this.#subscriber?.isReady === true) this.#subscriberUp();
+  };
+
+  readonly #onSubscriberDown = (error?: unknown): void => {
+    if (this.#closed) return;
+    if (!this.#subscriberDown) {
+      this.#subscriberDown = true;
+      this.#epoch++;
+      this.#emit({ type: 'down' });
+    }
+    this.#outage(error);
+  };
+
+  #subscriberUp(): void {
+    if (!this.#subscriberDown) return;
+    this.#subscriberDown = false;
+    this.#epoch++;
+    this.#emit({ type: 'up' });
+    this.#recovered();
+  }
+
+  readonly #onMessage = (raw: string): void => {
+    if (this.#closed) return;
+    const message = decodeInvalidation(raw);
+    if (message === undefined) return;
+    this.#epoch++;
+    this.#emit(message);
+  };
+
+  #emit(event: RedisCacheEvent): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(event);
+      } catch (error) {
+        this.#logger.warn('nilva-session: a Redis cache listener threw', { error: String(error) });
+      }
+    }
+  }
+
+  #outage(error: unknown): void {
+    if (this.#inOutage) return;
+    this.#inOutage = true;
+    this.#logger.warn('nilva-session: Redis is unavailable; cache reads are misses and writes are dropped until it is back', {
+      error: error === undefined ? 'connection ended' : String(error),
+    });
+  }
+
+  #recovered(): void {
+    if (!this.#inOutage || this.#commandDown || this.#subscriberDown) return;
+    this.#inOutage = false;
+    this.#logger.info?.('nilva-session: Redis is reachable again', {});
+  }
+}
+
+function isCommandClient(value: unknown): value is RedisCommandClient {
+  const c = value as Partial<RedisCommandClient> | null | undefined;
+  return typeof c === 'object' && c !== null && typeof c.sendCommand === 'function' && typeof c.on === 'function';
+}
+
+function keyPart(option: string, value: unknown, fallback: string): string {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string' || !KEY_PART_RE.test(value)) fail(option, 'up to 100 characters of [A-Za-z0-9:._-]', value);
+  return value;
+}
+
+function positive(option: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) fail(option, 'a positive number', value);
+  return value;
+}
+
+function fail(option: string, expected: string, value: unknown): never {
+  const shown = typeof value === 'string' ? JSON.stringify(value) : value === null ? 'null' : typeof value;
+  throw new TypeError(`nilva-session: option "${option}" must be ${expected}, got ${shown}`);
+}
