@@ -31,6 +31,8 @@ export interface MigrationResult {
 
 /** Options of {@link dropSessionStore}. */
 export interface DropSessionStoreOptions {
+  /** The SQL dialect behind `db`. */
+  readonly dialect: SqlDialect;
   /** The session table to drop. Default `'user_session'`. */
   readonly tableName?: string | undefined;
 }
@@ -93,14 +95,32 @@ export async function migrateSessionStore<DB>(db: Kysely<DB>, options: MigrateSe
  *
  * @throws TypeError naming the option when `tableName` is invalid
  */
-export async function dropSessionStore<DB>(db: Kysely<DB>, options: DropSessionStoreOptions = {}): Promise<void> {
+export async function dropSessionStore<DB>(db: Kysely<DB>, options: DropSessionStoreOptions): Promise<void> {
+  const dialect = validateDialect(options?.dialect);
   const tableName = validateTableName(options.tableName);
   const base = db as unknown as Kysely<unknown>;
   await base.schema.dropTable(tableName).ifExists().execute();
-  const tables = await base.introspection.getTables();
-  if (tables.some((table) => table.name === MIGRATIONS_TABLE_NAME)) {
+  if (await tableExists(base, dialect, MIGRATIONS_TABLE_NAME)) {
     await sql`delete from ${sql.table(MIGRATIONS_TABLE_NAME)} where table_name = ${tableName}`.execute(base);
   }
+}
+
+/**
+ * Whether an unqualified table name resolves to a table. (Kysely's introspection would also
+ * do, but it reads every table's columns, and on PostgreSQL it fails when another session
+ * drops a table meanwhile.)
+ */
+async function tableExists(db: Kysely<unknown>, dialect: SqlDialect, name: string): Promise<boolean> {
+  const query =
+    dialect === 'postgres'
+      ? sql<{ n: number | string }>`select count(*) as n where to_regclass(${name}) is not null`
+      : dialect === 'mysql'
+        ? sql<{
+            n: number | string;
+          }>`select count(*) as n from information_schema.tables where table_schema = database() and table_name = ${name}`
+        : sql<{ n: number | string }>`select count(*) as n from sqlite_master where type = 'table' and name = ${name}`;
+  const { rows } = await query.execute(db);
+  return Number(rows[0]?.n) > 0;
 }
 
 async function createMigrationsTable(db: Kysely<unknown>, dialect: SqlDialect): Promise<void> {

@@ -79,7 +79,7 @@ export async function openTestDatabase(dialect: TestDialect, options: OpenTestDa
       if (closed) return;
       closed = true;
       try {
-        await dropSessionStore(connection.db, { tableName });
+        await dropSessionStore(connection.db, { dialect, tableName });
       } finally {
         await connection.close();
       }

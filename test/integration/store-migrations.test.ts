@@ -114,7 +114,7 @@ describe.each(DIALECTS)('migrateSessionStore on %s', (dialect) => {
   });
 
   afterAll(async () => {
-    for (const name of created) await dropSessionStore(connection.db, { tableName: name });
+    for (const name of created) await dropSessionStore(connection.db, { dialect, tableName: name });
     await connection?.close();
   });
 
@@ -166,7 +166,7 @@ describe.each(DIALECTS)('migrateSessionStore on %s', (dialect) => {
         const row = session('alice');
         await store.insert(row);
         expect(await store.findById(row.id)).toEqual(row);
-        await dropSessionStore(a.db, { tableName });
+        await dropSessionStore(a.db, { dialect, tableName });
       } finally {
         await a.close();
       }
@@ -234,11 +234,11 @@ describe.each(DIALECTS)('migrateSessionStore on %s', (dialect) => {
   test('dropSessionStore removes the table and its bookkeeping, so a new migration recreates it', async () => {
     const tableName = table();
     await migrateSessionStore(connection.db, { dialect, tableName });
-    await dropSessionStore(connection.db, { tableName });
+    await dropSessionStore(connection.db, { dialect, tableName });
     await expect(new KyselySessionStore({ db: connection.db, dialect, tableName }).findById(randomUUID())).rejects.toThrow();
     expect((await migrateSessionStore(connection.db, { dialect, tableName })).applied).toEqual(['create_session_table']);
-    await dropSessionStore(connection.db, { tableName });
-    await dropSessionStore(connection.db, { tableName }); // dropping twice is fine
+    await dropSessionStore(connection.db, { dialect, tableName });
+    await dropSessionStore(connection.db, { dialect, tableName }); // dropping twice is fine
   });
 
   test.each([
@@ -253,7 +253,7 @@ describe.each(DIALECTS)('migrateSessionStore on %s', (dialect) => {
   ])('rejects the table name %j with a TypeError naming the option', async (tableName) => {
     await expect(migrateSessionStore(connection.db, { dialect, tableName })).rejects.toThrow(/option "tableName"/);
     await expect(migrateSessionStore(connection.db, { dialect, tableName })).rejects.toBeInstanceOf(TypeError);
-    await expect(dropSessionStore(connection.db, { tableName })).rejects.toBeInstanceOf(TypeError);
+    await expect(dropSessionStore(connection.db, { dialect, tableName })).rejects.toBeInstanceOf(TypeError);
     expect(() => new KyselySessionStore({ db: connection.db, dialect, tableName })).toThrow(/option "tableName"/);
   });
 
