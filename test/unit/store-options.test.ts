@@ -1,0 +1,94 @@
+import { Kysely, SqliteDialect } from 'kysely';
+import { describe, expect, test } from 'vitest';
+import { connectDatabase } from '../../src/store/connect.js';
+import { KyselySessionStore } from '../../src/store/kysely-session-store.js';
+import { indexName } from '../../src/store/migrations.js';
+import type { SessionDatabase } from '../../src/store/session-table.js';
+import { DEFAULT_TABLE_NAME, validateTableName } from '../../src/store/session-table.js';
+
+// A Kysely instance that never connects: the constructor and validation do no I/O.
+const db = new Kysely<SessionDatabase>({
+  dialect: new SqliteDialect({
+    database: async () => {
+      throw new Error('no I/O expected');
+    },
+  }),
+});
+
+describe('KyselySessionStore options', () => {
+  test('defaults to the user_session table and string user ids', () => {
+    const store = new KyselySessionStore({ db, dialect: 'sqlite' });
+    expect(store.tableName).toBe(DEFAULT_TABLE_NAME);
+    expect(store.tableName).toBe('user_session');
+    expect(store.userIdType).toBe('string');
+  });
+
+  test.each(['a', '_', 'A_b_9', `t${'x'.repeat(62)}`])('accepts the table name %j', (tableName) => {
+    expect(validateTableName(tableName)).toBe(tableName);
+  });
+
+  test.each(['', '9a', 'a-b', 'a b', 'a.b', 'a;', 'é', `t${'x'.repeat(63)}`, 'a\u0000'])(
+    'refuses the table name %j with a TypeError naming the option',
+    (tableName) => {
+      expect(() => new KyselySessionStore({ db, dialect: 'sqlite', tableName })).toThrow(TypeError);
+      expect(() => new KyselySessionStore({ db, dialect: 'sqlite', tableName })).toThrow(/option "tableName"/);
+    },
+  );
+
+  test('refuses an unknown dialect or user id type, naming the option', () => {
+    expect(() => new KyselySessionStore({ db, dialect: 'mssql' as 'sqlite' })).toThrow(/option "dialect"/);
+    expect(() => new KyselySessionStore({ db, dialect: 'sqlite', userIdType: 'number' as 'integer' })).toThrow(/option "userIdType"/);
+  });
+
+  test('refuses something that is not a Kysely instance as db', () => {
+    expect(() => new KyselySessionStore({ db: {} as typeof db, dialect: 'sqlite' })).toThrow(/option "db"/);
+  });
+
+  test('a non-positive or fractional purge limit is a TypeError, before any I/O', async () => {
+    const store = new KyselySessionStore({ db, dialect: 'sqlite' });
+    for (const limit of [0, -1, 1.5, Number.NaN]) {
+      await expect(store.deleteExpired({ before: new Date(), limit })).rejects.toThrow(TypeError);
+    }
+  });
+
+  test('malformed ids are unknown without touching the database', async () => {
+    const store = new KyselySessionStore({ db, dialect: 'postgres' });
+    expect(await store.findById('not-a-uuid')).toBeUndefined();
+    expect(await store.deactivate(['not-a-uuid', ''], 'Revoked.')).toEqual([]);
+    await store.updateLastIp('not-a-uuid', '127.0.0.1');
+    await store.touch([{ id: 'not-a-uuid', lastOnline: new Date() }]);
+  });
+});
+
+describe('indexName', () => {
+  test('is table_suffix when that fits in 63 characters', () => {
+    expect(indexName('user_session', 'expire_at_idx')).toBe('user_session_expire_at_idx');
+  });
+
+  test('shortens long table names to 63 characters, keeping names of different tables apart', () => {
+    const a = indexName(`${'t'.repeat(62)}a`, 'active_last_online_idx');
+    const b = indexName(`${'t'.repeat(62)}b`, 'active_last_online_idx');
+    expect(a).toHaveLength(63);
+    expect(b).toHaveLength(63);
+    expect(a).not.toBe(b);
+    expect(a.endsWith('_active_last_online_idx')).toBe(true);
+  });
+});
+
+describe('connectDatabase', () => {
+  test.each(['redis://127.0.0.1:6379', 'mssql://sa@host/db', 'http://example.com', 'no-scheme-at-all', ''])(
+    'refuses %j with a TypeError listing the supported schemes',
+    async (url) => {
+      await expect(connectDatabase(url)).rejects.toThrow(TypeError);
+      await expect(connectDatabase(url)).rejects.toThrow(/postgres:\/\/.*mysql:\/\/.*sqlite:/);
+    },
+  );
+
+  test('does not repeat the URL (which may hold a password) in the error', async () => {
+    await expect(connectDatabase('oracle://admin:s3cret@db/prod')).rejects.not.toThrow(/s3cret/);
+  });
+
+  test('refuses a SQLite URL without a path', async () => {
+    await expect(connectDatabase('sqlite:')).rejects.toThrow(TypeError);
+  });
+});
