@@ -46,8 +46,12 @@ const CHUNK = 500;
  * the table first with `migrateSessionStore`.
  *
  * Values are normalised per dialect: booleans are booleans, times are `Date`s, ids are
- * lowercase UUIDs, user ids are strings or numbers as `userIdType` says. Driver errors are not
- * caught: the core turns them into `ERR_STORE_UNAVAILABLE` (HTTP 503).
+ * lowercase UUIDs, user ids are strings or numbers as `userIdType` says. Ids that are not
+ * UUIDs match no session (they never reach PostgreSQL's uuid cast). `listActive` breaks ties
+ * of `last_online` by id. Driver errors are not caught: the core turns them into
+ * `ERR_STORE_UNAVAILABLE` (HTTP 503).
+ *
+ * The store does not own `db` and has no `close()`: close the connection where you opened it.
  *
  * @example
  * const { db, dialect } = await connectDatabase('postgres://app@localhost/app');
