@@ -193,13 +193,13 @@ export function defineSessionCacheConformance(
         const { cache } = await open();
         assert.ok(cache.update, 'a cache must implement update');
         const { entry } = makeEntry();
-        await cache.set(entry, 500, cache.epoch());
-        await sleep(250);
-        const touched: CachedSession = { ...entry, lastOnline: entry.lastOnline + 250, lastIp: '198.51.100.9' };
+        await cache.set(entry, 800, cache.epoch());
+        await sleep(400);
+        const touched: CachedSession = { ...entry, lastOnline: entry.lastOnline + 400, lastIp: '198.51.100.9' };
         await cache.update(touched);
         assert.deepEqual(await cache.byKeyHash(entry.keyHash), touched);
         assert.deepEqual(await cache.byId(entry.id), touched);
-        await sleep(380);
+        await sleep(520);
         assert.equal(await cache.byKeyHash(entry.keyHash), undefined, 'update extended the lifetime');
         assert.equal(await cache.byId(entry.id), undefined, 'update extended the lifetime');
       }),
