@@ -52,6 +52,8 @@ export interface CreateSessionInput {
   readonly userAgent?: string | undefined;
   /** Absolute expiry; default `now + sessionTtlSeconds`. `null` for none. */
   readonly expireAt?: Date | null | undefined;
+  /** The `jti` of the refresh token issued with the session (JWT pairs). */
+  readonly refreshJti?: string | undefined;
 }
 
 /** Which message a failure carries depends on the scheme (DESIGN §5). */
@@ -153,6 +155,7 @@ export class SessionManager<TUser = unknown> {
       userAgent: input.userAgent ?? '',
       detail: null,
       createdAt: created,
+      refreshJti: input.refreshJti ?? null,
     });
     if (this.config.maxSessionsPerUser !== null) await this.#enforceLimit(input.userId, now);
     await this.#storeCall(() => this.#store.insert(session));

@@ -45,6 +45,12 @@ export interface SessionStore {
    * Returns the deleted sessions.
    */
   deleteExpired(options: { readonly before: Date; readonly inactiveBefore?: Date; readonly limit: number }): Promise<SessionRef[]>;
+  /**
+   * Refresh rotation: atomically replaces the session's `refresh_jti` with `newJti`, only where
+   * the session is active and its `refresh_jti` equals `presentedJti`. Returns whether it did.
+   * Two concurrent calls with the same `presentedJti` must not both succeed.
+   */
+  rotateRefreshJti(id: string, presentedJti: string, newJti: string): Promise<boolean>;
   /** Releases connections. */
   close?(): Promise<void>;
 }

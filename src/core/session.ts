@@ -22,6 +22,11 @@ export interface SessionRecord {
   readonly userAgent: string;
   readonly detail: string | null;
   readonly createdAt: Date;
+  /**
+   * The `jti` of the session's current refresh token, when refresh rotation is on (JWT
+   * sessions); `null` otherwise. Not secret: a jti alone authenticates nothing.
+   */
+  readonly refreshJti: string | null;
 }
 
 /** What the store needs to identify a session in every cache: its id and its key hash. */

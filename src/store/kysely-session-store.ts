@@ -90,6 +90,9 @@ export class KyselySessionStore<DB = SessionDatabase> implements SessionStore {
     if (userId === undefined) {
       throw new TypeError(`nilva-session: user id ${JSON.stringify(session.userId)} is not an integer (userIdType is 'integer')`);
     }
+    if (session.refreshJti !== null && !isJti(session.refreshJti)) {
+      throw new TypeError(`nilva-session: refreshJti must be null or a string of 1 to ${MAX_JTI_LENGTH} characters`);
+    }
     const c = this.#codec;
     await this.#db
       .insertInto(this.tableName)
@@ -105,6 +108,7 @@ export class KyselySessionStore<DB = SessionDatabase> implements SessionStore {
         user_agent: session.userAgent,
         detail: session.detail,
         created_at: c.time(session.createdAt),
+        refresh_jti: session.refreshJti,
       })
       .execute();
   }
@@ -293,6 +297,33 @@ export class KyselySessionStore<DB = SessionDatabase> implements SessionStore {
     });
   }
 
+  /**
+   * One conditional `UPDATE … SET refresh_jti = newJti WHERE id = … AND is_active AND
+   * refresh_jti = presentedJti` on every dialect. The database re-checks the condition on the
+   * row's latest version after taking its lock (PostgreSQL re-evaluates it after a concurrent
+   * update commits, InnoDB's UPDATE reads the latest committed row, SQLite serialises writes),
+   * so of concurrent calls presenting the same jti exactly one changes the row.
+   *
+   * A malformed id, or a presented jti that is not a string, matches no session: `false`.
+   *
+   * @throws TypeError when `newJti` is not a string of 1 to 64 characters
+   */
+  async rotateRefreshJti(id: string, presentedJti: string, newJti: string): Promise<boolean> {
+    if (!isJti(newJti)) throw new TypeError(`nilva-session: newJti must be a string of 1 to ${MAX_JTI_LENGTH} characters`);
+    const uuid = normalizeUuid(id);
+    if (uuid === undefined || !isJti(presentedJti)) return false;
+    const result = await this.#db
+      .updateTable(this.tableName)
+      .set({ refresh_jti: newJti })
+      .where('id', '=', uuid)
+      .where('is_active', '=', this.#codec.bool(true))
+      .where('refresh_jti', '=', presentedJti)
+      .executeTakeFirst();
+    // mysql2 reports matched rows (its FOUND_ROWS flag), so a no-op rotation to the same jti
+    // counts as done on every dialect.
+    return result.numUpdatedRows > 0n;
+  }
+
   async refsForUser(userId: UserId): Promise<SessionRef[]> {
     const uid = this.#codec.userId(userId);
     if (uid === undefined) return [];
@@ -357,6 +388,13 @@ export class KyselySessionStore<DB = SessionDatabase> implements SessionStore {
     if (this.#db.isTransaction) return work(this.#db);
     return this.#db.transaction().execute(work);
   }
+}
+
+/** The longest jti the `refresh_jti varchar(64)` column holds. */
+const MAX_JTI_LENGTH = 64;
+
+function isJti(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0 && value.length <= MAX_JTI_LENGTH;
 }
 
 interface DeactivateScope {

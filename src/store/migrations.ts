@@ -52,7 +52,10 @@ interface Migration {
 }
 
 /** Append only: never edit or reorder an applied migration. */
-const MIGRATIONS: readonly Migration[] = [{ version: 1, name: 'create_session_table', up: createSessionTable }];
+const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: 'create_session_table', up: createSessionTable },
+  { version: 2, name: 'add_refresh_jti', up: addRefreshJti },
+];
 
 /**
  * Creates the session table of DESIGN §3 and its indexes, or brings an existing one up to
@@ -225,6 +228,32 @@ async function createSessionTable({ db, dialect, tableName, userIdType }: Migrat
         .execute();
     }
   }
+}
+
+/**
+ * Migration 2: `refresh_jti varchar(64) null`, the jti of the session's current refresh token
+ * when refresh rotation is on. Existing rows get `null`. Idempotent: the column is added only
+ * when missing (MySQL 8 has no `ADD COLUMN IF NOT EXISTS`, and its DDL is not transactional).
+ */
+async function addRefreshJti({ db, dialect, tableName }: MigrationContext): Promise<void> {
+  if (await columnExists(db, dialect, tableName, 'refresh_jti')) return;
+  await db.schema
+    .alterTable(tableName)
+    .addColumn('refresh_jti', sql.raw(dialect === 'sqlite' ? 'text' : 'varchar(64)'))
+    .execute();
+}
+
+async function columnExists(db: Kysely<unknown>, dialect: SqlDialect, tableName: string, column: string): Promise<boolean> {
+  const query =
+    dialect === 'sqlite'
+      ? sql<{ n: number | string }>`select count(*) as n from pragma_table_info(${tableName}) where name = ${column}`
+      : dialect === 'postgres'
+        ? sql<{ n: number | string }>`select count(*) as n from information_schema.columns
+            where table_schema = current_schema() and table_name = ${tableName} and column_name = ${column}`
+        : sql<{ n: number | string }>`select count(*) as n from information_schema.columns
+            where table_schema = database() and table_name = ${tableName} and column_name = ${column}`;
+  const { rows } = await query.execute(db);
+  return Number(rows[0]?.n) > 0;
 }
 
 /**

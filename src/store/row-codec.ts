@@ -23,6 +23,7 @@ export const RECORD_COLUMNS = [
   'user_agent',
   'detail',
   'created_at',
+  'refresh_jti',
 ] as const satisfies ReadonlyArray<keyof SessionTable>;
 
 /** The columns a {@link SessionRef} needs. */
@@ -87,6 +88,7 @@ export class RowCodec {
       userAgent: row.user_agent,
       detail: row.detail,
       createdAt: decodeTime(row.created_at),
+      refreshJti: row.refresh_jti,
     };
   }
 

@@ -32,6 +32,8 @@ export interface SessionTable {
   user_agent: string;
   detail: string | null;
   created_at: Date | string;
+  /** The jti of the session's current refresh token (refresh rotation); added by migration 2. */
+  refresh_jti: string | null;
 }
 
 /**

@@ -71,6 +71,7 @@ class Fixture {
       userAgent: FIREFOX,
       detail: null,
       createdAt: at(0),
+      refreshJti: null,
       ...fields,
     };
   }
@@ -442,6 +443,60 @@ export function defineSessionStoreConformance(name: string, factory: SessionStor
         await f.insert(f.user());
         assertSameRefs(await f.store.refsForUser(user), [a, expired]);
         assert.deepStrictEqual(await f.store.refsForUser(f.user()), []);
+      });
+    });
+
+    api.describe('refreshJti and rotateRefreshJti', () => {
+      it('refreshJti round-trips: null and a 32-hex value', async (f) => {
+        const none = await f.insert(f.user(), { refreshJti: null });
+        const jti = randomBytes(16).toString('hex');
+        const some = await f.insert(f.user(), { refreshJti: jti });
+        assert.deepStrictEqual(await f.get(none.id), none);
+        assert.deepStrictEqual(await f.get(some.id), some);
+        assert.deepStrictEqual(await f.store.findByKeyHash(some.keyHash), some);
+        assert.equal((await f.get(some.id)).refreshJti, jti);
+      });
+
+      it('rotates once: the presented jti is replaced and nothing else changes', async (f) => {
+        const [old, next] = [randomBytes(16).toString('hex'), randomBytes(16).toString('hex')];
+        const session = await f.insert(f.user(), { refreshJti: old });
+        const other = await f.insert(f.user(), { refreshJti: old });
+        assert.equal(await f.store.rotateRefreshJti(session.id, old, next), true);
+        assert.deepStrictEqual(await f.get(session.id), { ...session, refreshJti: next });
+        assert.deepStrictEqual(await f.get(other.id), other);
+      });
+
+      it('refuses a stale jti: the one already rotated away, or one never issued', async (f) => {
+        const [old, next, third] = [randomBytes(16).toString('hex'), randomBytes(16).toString('hex'), randomBytes(16).toString('hex')];
+        const session = await f.insert(f.user(), { refreshJti: old });
+        assert.equal(await f.store.rotateRefreshJti(session.id, old, next), true);
+        assert.equal(await f.store.rotateRefreshJti(session.id, old, third), false);
+        assert.equal(await f.store.rotateRefreshJti(session.id, randomBytes(16).toString('hex'), third), false);
+        assert.equal((await f.get(session.id)).refreshJti, next);
+      });
+
+      it('refuses an inactive session, a session without refreshJti, unknown and malformed ids', async (f) => {
+        const jti = randomBytes(16).toString('hex');
+        const ended = await f.insert(f.user(), { refreshJti: jti, isActive: false, detail: 'Logged out.' });
+        const none = await f.insert(f.user(), { refreshJti: null });
+        assert.equal(await f.store.rotateRefreshJti(ended.id, jti, 'next'), false);
+        assert.deepStrictEqual(await f.get(ended.id), ended);
+        assert.equal(await f.store.rotateRefreshJti(none.id, jti, 'next'), false);
+        assert.deepStrictEqual(await f.get(none.id), none);
+        assert.equal(await f.store.rotateRefreshJti(randomUUID(), jti, 'next'), false);
+        for (const id of ['', 'not-a-uuid', "' or '1'='1", `${ended.id}0`]) {
+          assert.equal(await f.store.rotateRefreshJti(id, jti, 'next'), false, `rotateRefreshJti(${JSON.stringify(id)})`);
+        }
+      });
+
+      it('of 20 concurrent rotations presenting the same jti, exactly one succeeds', async (f) => {
+        const old = randomBytes(16).toString('hex');
+        const session = await f.insert(f.user(), { refreshJti: old });
+        const candidates = Array.from({ length: 20 }, () => randomBytes(16).toString('hex'));
+        const results = await Promise.all(candidates.map((next) => f.store.rotateRefreshJti(session.id, old, next)));
+        assert.equal(results.filter(Boolean).length, 1, `succeeded: ${results.filter(Boolean).length}`);
+        const winner = candidates[results.indexOf(true)];
+        assert.equal((await f.get(session.id)).refreshJti, winner);
       });
     });
 

@@ -18,6 +18,9 @@ import { DIALECTS, TEST_DATABASE_URLS, uniqueTableName } from '../helpers/databa
 
 const run = promisify(execFile);
 
+/** Every migration, in order: what a fresh table gets. */
+const ALL_MIGRATIONS = ['create_session_table', 'add_refresh_jti'];
+
 function session(userId: string | number): SessionRecord {
   const now = new Date('2026-11-27T11:12:12.750Z');
   return {
@@ -32,6 +35,7 @@ function session(userId: string | number): SessionRecord {
     userAgent: 'test',
     detail: null,
     createdAt: now,
+    refreshJti: null,
   };
 }
 
@@ -121,7 +125,7 @@ describe.each(DIALECTS)('migrateSessionStore on %s', (dialect) => {
   test('creates the table once: a second run applies nothing and keeps the rows', async () => {
     const tableName = table();
     const first = await migrateSessionStore(connection.db, { dialect, tableName });
-    expect(first.applied).toEqual(['create_session_table']);
+    expect(first.applied).toEqual(ALL_MIGRATIONS);
     const store = new KyselySessionStore({ db: connection.db, dialect, tableName });
     const row = session('alice');
     await store.insert(row);
@@ -130,12 +134,12 @@ describe.each(DIALECTS)('migrateSessionStore on %s', (dialect) => {
     expect(await store.findById(row.id)).toEqual(row);
   });
 
-  test('records the applied migration in the bookkeeping table, under the table name', async () => {
+  test('records the applied migrations in the bookkeeping table, under the table name', async () => {
     const tableName = table();
     await migrateSessionStore(connection.db, { dialect, tableName });
     const { rows } = await sql<{ version: number; name: string }>`select version, name from ${sql.table(MIGRATIONS_TABLE_NAME)}
       where table_name = ${tableName}`.execute(connection.db);
-    expect(rows.map((r) => [Number(r.version), r.name])).toEqual([[1, 'create_session_table']]);
+    expect(rows.map((r) => [Number(r.version), r.name])).toEqual(ALL_MIGRATIONS.map((name, i) => [i + 1, name]));
   });
 
   test('creates the indexes of DESIGN §3 and a unique key_hash', async () => {
@@ -159,7 +163,7 @@ describe.each(DIALECTS)('migrateSessionStore on %s', (dialect) => {
     }
     try {
       const results = await Promise.all([migrateInChildProcess(url, dialect, tableName), migrateInChildProcess(url, dialect, tableName)]);
-      expect(results.flatMap((r) => r.applied)).toEqual(['create_session_table']);
+      expect(results.flatMap((r) => r.applied)).toEqual(ALL_MIGRATIONS);
       const a = await connectDatabase<SessionDatabase>(url);
       try {
         const store = new KyselySessionStore({ db: a.db, dialect, tableName });
@@ -173,6 +177,31 @@ describe.each(DIALECTS)('migrateSessionStore on %s', (dialect) => {
     } finally {
       if (file !== undefined) for (const suffix of ['', '-wal', '-shm']) rmSync(`${file}${suffix}`, { force: true });
     }
+  });
+
+  test('add_refresh_jti: a nullable varchar(64) column; a table from before it is upgraded, its rows kept with null', async () => {
+    const tableName = table();
+    await migrateSessionStore(connection.db, { dialect, tableName });
+    expect(await columnType(connection.db, dialect, tableName, 'refresh_jti')).toBe(
+      { sqlite: 'text', postgres: 'character varying', mysql: 'varchar' }[dialect],
+    );
+    // Take the table back to where migration 1 left it, with a row in it.
+    await sql`alter table ${sql.table(tableName)} drop column refresh_jti`.execute(connection.db);
+    await sql`delete from ${sql.table(MIGRATIONS_TABLE_NAME)} where table_name = ${tableName} and version = 2`.execute(connection.db);
+    const old = session('alice');
+    const { refreshJti: _, ...columns } = old;
+    await sql`insert into ${sql.table(tableName)} (id, user_id, key_hash, key_prefix, expire_at, is_active, last_online, last_ip, user_agent, detail, created_at)
+      values (${columns.id}, ${columns.userId}, ${columns.keyHash}, ${columns.keyPrefix}, null, ${dialect === 'sqlite' ? 1 : true},
+        ${dialect === 'sqlite' ? columns.lastOnline.toISOString() : columns.lastOnline}, ${columns.lastIp}, ${columns.userAgent}, null,
+        ${dialect === 'sqlite' ? columns.createdAt.toISOString() : columns.createdAt})`.execute(connection.db);
+    expect((await migrateSessionStore(connection.db, { dialect, tableName })).applied).toEqual(['add_refresh_jti']);
+    const store = new KyselySessionStore({ db: connection.db, dialect, tableName });
+    expect(await store.findById(old.id)).toEqual(old);
+    const jti = 'f'.repeat(64);
+    const rotated = { ...session('bob'), refreshJti: jti };
+    await store.insert(rotated);
+    expect(await store.findById(rotated.id)).toEqual(rotated);
+    expect(await store.rotateRefreshJti(rotated.id, jti, 'e'.repeat(64))).toBe(true);
   });
 
   test('integer user ids: a 64-bit integer column, ids returned as numbers', async () => {
@@ -225,7 +254,7 @@ describe.each(DIALECTS)('migrateSessionStore on %s', (dialect) => {
     const first = table();
     const second = table();
     await migrateSessionStore(connection.db, { dialect, tableName: first });
-    expect((await migrateSessionStore(connection.db, { dialect, tableName: second })).applied).toEqual(['create_session_table']);
+    expect((await migrateSessionStore(connection.db, { dialect, tableName: second })).applied).toEqual(ALL_MIGRATIONS);
     const row = session('alice');
     await new KyselySessionStore({ db: connection.db, dialect, tableName: first }).insert(row);
     expect(await new KyselySessionStore({ db: connection.db, dialect, tableName: second }).findById(row.id)).toBeUndefined();
@@ -236,7 +265,7 @@ describe.each(DIALECTS)('migrateSessionStore on %s', (dialect) => {
     await migrateSessionStore(connection.db, { dialect, tableName });
     await dropSessionStore(connection.db, { dialect, tableName });
     await expect(new KyselySessionStore({ db: connection.db, dialect, tableName }).findById(randomUUID())).rejects.toThrow();
-    expect((await migrateSessionStore(connection.db, { dialect, tableName })).applied).toEqual(['create_session_table']);
+    expect((await migrateSessionStore(connection.db, { dialect, tableName })).applied).toEqual(ALL_MIGRATIONS);
     await dropSessionStore(connection.db, { dialect, tableName });
     await dropSessionStore(connection.db, { dialect, tableName }); // dropping twice is fine
   });

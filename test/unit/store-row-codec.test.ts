@@ -116,6 +116,7 @@ describe('RowCodec', () => {
       user_agent: '',
       detail: 'Logged out.',
       created_at: at,
+      refresh_jti: '0123456789abcdef0123456789abcdef',
     });
     expect(record).toEqual({
       id: '0f8fad5b-d9cb-469f-a165-70867728950e',
@@ -129,6 +130,7 @@ describe('RowCodec', () => {
       userAgent: '',
       detail: 'Logged out.',
       createdAt: at,
+      refreshJti: '0123456789abcdef0123456789abcdef',
     });
   });
 
