@@ -150,9 +150,13 @@ export async function createRedisSessionCache(options: CreateRedisSessionCacheOp
   return cache;
 }
 
+function ignore(): void {}
+
 async function closeAll(connections: readonly NodeRedisConnection[], timeoutMs: number): Promise<void> {
   await Promise.all(
     connections.map(async (c) => {
+      // The cache stopped listening: a late error of a closing connection must not crash.
+      c.on('error', ignore);
       if (!c.isOpen) return;
       try {
         // close() waits for pending replies; a dead server would make it wait forever.

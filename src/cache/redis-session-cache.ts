@@ -312,10 +312,6 @@ export class RedisSessionCache implements SessionCache {
       sub.off('ping-interval', this.#onSubscriberPing);
       if (sub.isReady) await withTimeout(sub.unsubscribe(this.channel, this.#onMessage), this.#commandTimeoutMs).catch(() => undefined);
     }
-    // Connections quit by onClose may still report errors: swallow them rather than crash.
-    const ignore = (): void => undefined;
-    this.#client.on('error', ignore);
-    sub?.on('error', ignore);
     await this.#onClose?.();
   }
 
