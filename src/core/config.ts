@@ -1,3 +1,4 @@
+import type { JwtOptions } from '../tokens/jwt.js';
 import type { SessionEvent, SessionLogger } from './events.js';
 import type { UserId } from './session.js';
 import type { SessionCache } from './session-cache.js';
@@ -43,6 +44,18 @@ export interface SessionManagerOptions<TUser = unknown> {
   readonly userAgentPolicy?: UserAgentPolicy | undefined;
   /** The opaque-token scheme, compared case-insensitively. Default `Token`. */
   readonly tokenKeyword?: string | undefined;
+  /** The JWT scheme, compared case-sensitively (as simplejwt). Default `Bearer`. */
+  readonly bearerKeyword?: string | undefined;
+  /**
+   * JWT access/refresh pairs bound to sessions (simplejwt-compatible). Off unless given; needs
+   * `signingKey`.
+   */
+  readonly jwt?: JwtOptions | undefined;
+  /**
+   * The schemes accepted, in order; the first names the `WWW-Authenticate` challenge.
+   * Default `['token']`, or `['token', 'bearer']` with `jwt`.
+   */
+  readonly schemes?: readonly ('token' | 'bearer')[] | undefined;
   /** When set, the client IP comes from `X-Forwarded-For`. Default false. */
   readonly trustProxy?: TrustProxy | undefined;
   /** At the cap, a new login ends the least recently used session. Default: unlimited. */
@@ -68,6 +81,8 @@ export interface SessionConfig {
   readonly touchIntervalSeconds: number;
   readonly userAgentPolicy: UserAgentPolicy;
   readonly tokenKeyword: string;
+  readonly bearerKeyword: string;
+  readonly schemes: readonly ('token' | 'bearer')[];
   readonly trustProxy: TrustProxy;
   readonly maxSessionsPerUser: number | null;
   readonly genericErrors: boolean;
@@ -124,6 +139,21 @@ export function resolveConfig(options: SessionManagerOptions<never>): SessionCon
   if (typeof keyword !== 'string' || !/^[A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]*$/.test(keyword)) {
     fail('tokenKeyword', 'an HTTP auth-scheme token', keyword);
   }
+  const bearer = options.bearerKeyword ?? 'Bearer';
+  if (typeof bearer !== 'string' || !/^[A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]*$/.test(bearer)) {
+    fail('bearerKeyword', 'an HTTP auth-scheme token', bearer);
+  }
+  if (bearer.toLowerCase() === keyword.toLowerCase()) fail('bearerKeyword', 'different from tokenKeyword', bearer);
+  const schemes = options.schemes ?? (options.jwt === undefined ? ['token'] : ['token', 'bearer']);
+  if (
+    !Array.isArray(schemes) ||
+    schemes.length === 0 ||
+    new Set(schemes).size !== schemes.length ||
+    !schemes.every((s) => s === 'token' || s === 'bearer')
+  ) {
+    fail('schemes', 'a non-empty list of "token" and "bearer"', schemes);
+  }
+  if (schemes.includes('bearer') && options.jwt === undefined) fail('schemes', 'free of "bearer" unless "jwt" is configured', schemes);
   for (const name of ['loadUser', 'isUserActive', 'onEvent', 'clock'] as const) {
     const v = options[name];
     if (v !== undefined && typeof v !== 'function') fail(name, 'a function', v);
@@ -139,6 +169,8 @@ export function resolveConfig(options: SessionManagerOptions<never>): SessionCon
     touchIntervalSeconds: integer('touchIntervalSeconds', options.touchIntervalSeconds, 60, 1),
     userAgentPolicy: policy,
     tokenKeyword: keyword,
+    bearerKeyword: bearer,
+    schemes: Object.freeze([...schemes]),
     trustProxy: validTrustProxy(options.trustProxy),
     maxSessionsPerUser: optionalInteger('maxSessionsPerUser', options.maxSessionsPerUser, null, 1),
     genericErrors: options.genericErrors ?? false,

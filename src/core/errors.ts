@@ -27,6 +27,16 @@ export type SessionErrorCode =
   | 'ERR_SESSION_NOT_FOUND'
   /** `Bearer` followed by other than one word. */
   | 'ERR_BAD_AUTHORIZATION_HEADER'
+  /** An access JWT failed verification; the message is simplejwt's reason ("Token is expired", …). */
+  | 'ERR_TOKEN_NOT_VALID'
+  /** An access JWT without the session claim. */
+  | 'ERR_TOKEN_NO_SESSION'
+  /** A refresh JWT that is bad, expired, or whose session has ended. */
+  | 'ERR_REFRESH_INVALID'
+  /** A refresh JWT whose session was ended through the blacklist endpoint. */
+  | 'ERR_REFRESH_BLACKLISTED'
+  /** A refresh JWT whose user is inactive or gone. */
+  | 'ERR_NO_ACTIVE_ACCOUNT'
   /** The store could not be reached. */
   | 'ERR_STORE_UNAVAILABLE';
 
@@ -56,4 +66,10 @@ export const messages = {
   storeUnavailable: 'Service temporarily unavailable.',
   idle: 'Session has expired due to inactivity.',
   userAgentChangedDetail: 'User suspended; because user agent changed!',
+  sessionNotFound: 'Session not found.',
+  userSuspended: 'User is suspended.',
+  tokenNoSession: 'Token contained no recognizable session identification',
+  refreshInvalid: 'Token is invalid or expired',
+  refreshBlacklisted: 'Token is blacklisted',
+  noActiveAccount: 'No active account found for the given token.',
 } as const;

@@ -9,6 +9,8 @@ export type SessionEndReason =
   | 'session_limit'
   | 'idle_timeout'
   | 'admin'
+  | 'blacklisted'
+  | 'refresh_reuse'
   | 'purged';
 
 /**

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { pythonUtcString } from '../lib/time.js';
+import { type JwtClaims, JwtCodec, type JwtVerification } from '../tokens/jwt.js';
 import { hashData, isWellFormedToken, KEY_PREFIX_LENGTH, tokenGenerator } from '../tokens/opaque-token.js';
 import { sameUserAgentFamily } from '../useragent/user-agent-data.js';
 import { parseAuthorization } from './authorization-header.js';
@@ -67,8 +68,12 @@ const DETAILS: Readonly<Record<SessionEndReason, string>> = {
   session_limit: 'Ended: the user reached the session limit.',
   idle_timeout: 'Ended: idle for too long.',
   admin: 'Revoked by an administrator.',
+  blacklisted: 'Logged out: refresh token blacklisted.',
+  refresh_reuse: 'Revoked: a rotated refresh token was used again.',
   purged: 'Purged.',
 };
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 function defaultIsUserActive(user: unknown): boolean {
   if (typeof user !== 'object' || user === null) return user !== false;
@@ -104,6 +109,9 @@ export class SessionManager<TUser = unknown> {
   readonly #cacheTtlMs: number;
   readonly #touchIntervalMs: number;
   readonly #idleMs: number | null;
+  readonly #jwt: JwtCodec | undefined;
+  readonly #tokenKeyword: string | null;
+  readonly #bearerKeyword: string | null;
 
   constructor(options: SessionManagerOptions<TUser>) {
     this.config = resolveConfig(options as unknown as SessionManagerOptions<never>);
@@ -118,6 +126,14 @@ export class SessionManager<TUser = unknown> {
     this.#cacheTtlMs = this.config.cacheTtlSeconds * 1000;
     this.#touchIntervalMs = this.config.touchIntervalSeconds * 1000;
     this.#idleMs = this.config.idleTimeoutSeconds === null ? null : this.config.idleTimeoutSeconds * 1000;
+    this.#jwt = options.jwt === undefined ? undefined : new JwtCodec(options.jwt, this.#now);
+    this.#tokenKeyword = this.config.schemes.includes('token') ? this.config.tokenKeyword : null;
+    this.#bearerKeyword = this.config.schemes.includes('bearer') ? this.config.bearerKeyword : null;
+  }
+
+  /** The JWT codec, when `jwt` is configured. */
+  get jwt(): JwtCodec | undefined {
+    return this.#jwt;
   }
 
   /** The current time of the injected clock, in epoch milliseconds. */
@@ -184,21 +200,49 @@ export class SessionManager<TUser = unknown> {
   // Authentication
 
   /**
-   * Authenticates an `Authorization` header with the opaque-token scheme. Returns `undefined`
-   * when the request carries no credentials this manager handles (anonymous), a failure with a
-   * stable code, or the user and session. Synchronous when the in-process cache answers.
+   * Authenticates an `Authorization` header (`Token <key>`, or `Bearer <jwt>` with `jwt`).
+   * Returns `undefined` when the request carries no credentials this manager handles
+   * (anonymous), a failure with a stable code, or the user and session. Synchronous when the
+   * in-process cache answers (and, for JWTs, the access token was verified before).
    */
   authenticate(header: string | undefined, facts: RequestFacts): MaybePromise<AuthOutcome<TUser> | undefined> {
-    const parsed = parseAuthorization(header, this.config.tokenKeyword, null);
+    const parsed = parseAuthorization(header, this.#tokenKeyword, this.#bearerKeyword);
     switch (parsed.scheme) {
       case 'none':
-      case 'bearer':
         return undefined;
       case 'invalid':
         return { ok: false, error: parsed.error };
       case 'token':
         return this.authenticateToken(parsed.credentials, facts);
+      case 'bearer':
+        return this.authenticateAccessToken(parsed.credentials, facts);
     }
+  }
+
+  /**
+   * Authenticates an access JWT: signature, claims and type, then the session behind its
+   * `session_id` — exists, belongs to `user_id`, active, unexpired, user agent under the policy.
+   */
+  authenticateAccessToken(token: string, facts: RequestFacts): MaybePromise<AuthOutcome<TUser>> {
+    const jwt = this.#jwt;
+    if (jwt === undefined) return this.#fail('ERR_TOKEN_NOT_VALID', 'Token is invalid');
+    const verified = jwt.verifyAccess(token);
+    return verified instanceof Promise ? verified.then((v) => this.#withClaims(v, facts)) : this.#withClaims(verified, facts);
+  }
+
+  #withClaims(verified: JwtVerification, facts: RequestFacts): MaybePromise<AuthOutcome<TUser>> {
+    if (!verified.ok) return this.#fail('ERR_TOKEN_NOT_VALID', verified.reason);
+    const sessionId = this.#sessionIdOf(verified.claims);
+    if (sessionId === undefined) return this.#fail('ERR_TOKEN_NO_SESSION', messages.tokenNoSession);
+    if (!UUID.test(sessionId)) return this.#fail('ERR_SESSION_NOT_FOUND', messages.sessionNotFound);
+    const userId = verified.claims.user_id;
+    if (typeof userId !== 'string' && typeof userId !== 'number') return this.#fail('ERR_SESSION_NOT_FOUND', messages.sessionNotFound);
+    return this.authenticateSessionId(sessionId, facts, userId);
+  }
+
+  #sessionIdOf(claims: JwtClaims): string | undefined {
+    const value = claims[(this.#jwt as JwtCodec).config.sessionIdClaim];
+    return typeof value === 'string' && value.length > 0 ? value : undefined;
   }
 
   /**
@@ -226,7 +270,8 @@ export class SessionManager<TUser = unknown> {
     const cached = this.#cache === undefined ? undefined : this.#safeRead(() => (this.#cache as SessionCache).byId(sessionId));
     const go = (entry: CachedSession | undefined): MaybePromise<AuthOutcome<TUser>> => {
       if (entry === undefined) return this.#miss('id', sessionId, facts, 'bearer', userId);
-      if (userId !== undefined && String(entry.userId) !== String(userId)) return this.#fail('ERR_SESSION_NOT_FOUND', 'Session not found.');
+      if (userId !== undefined && String(entry.userId) !== String(userId))
+        return this.#fail('ERR_SESSION_NOT_FOUND', messages.sessionNotFound);
       return this.#checkCached(entry, facts, 'bearer');
     };
     return cached instanceof Promise ? cached.then(go) : go(cached);
@@ -274,10 +319,10 @@ export class SessionManager<TUser = unknown> {
     if (row === undefined || (userId !== undefined && String(row.userId) !== String(userId))) {
       return scheme === 'token'
         ? this.#fail('ERR_SESSION_INVALID', messages.invalidToken)
-        : this.#fail('ERR_SESSION_NOT_FOUND', 'Session not found.');
+        : this.#fail('ERR_SESSION_NOT_FOUND', messages.sessionNotFound);
     }
     if (!row.isActive) {
-      return this.#fail('ERR_SESSION_SUSPENDED', scheme === 'token' ? messages.sessionSuspended : 'User is suspended.');
+      return this.#fail('ERR_SESSION_SUSPENDED', scheme === 'token' ? messages.sessionSuspended : messages.userSuspended);
     }
     const now = this.#now();
     if (row.expireAt !== null && now >= row.expireAt.getTime()) return this.#expired(row.expireAt.getTime());
@@ -393,6 +438,114 @@ export class SessionManager<TUser = unknown> {
 
   #fail(code: SessionErrorCode, message: string): AuthFailure {
     return { ok: false, error: new SessionError(code, message) };
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // JWT pairs (simplejwt-compatible)
+
+  #requireJwt(): JwtCodec {
+    if (this.#jwt === undefined) throw new TypeError('nilva-session: JWT pairs need the "jwt" option');
+    return this.#jwt;
+  }
+
+  /**
+   * Creates a session and a JWT pair bound to it (`POST P+token`). The refresh token's `jti` is
+   * recorded on the session, so rotation can tell the current refresh token from old ones.
+   *
+   * @throws SessionError `ERR_STORE_UNAVAILABLE`
+   */
+  async createSessionWithTokens(input: CreateSessionInput): Promise<{ session: SessionRecord; refresh: string; access: string }> {
+    const jwt = this.#requireJwt();
+    const refreshJti = JwtCodec.newJti(this.#now());
+    // The session also gets an opaque key, as in the original; nobody is given it.
+    const { session } = await this.createSession({ ...input, refreshJti });
+    const pair = await jwt.issuePair({
+      userId: session.userId,
+      sessionId: session.id,
+      expireAt: session.expireAt === null ? null : session.expireAt.getTime(),
+      refreshJti,
+    });
+    return { session, ...pair };
+  }
+
+  /**
+   * A new access token for a refresh token (`POST P+token/refresh`), and with
+   * `rotateRefreshTokens` a new refresh token too — atomically: of concurrent refreshes with one
+   * token exactly one wins, and presenting a rotated-out token later revokes the session (theft
+   * detection). Refused for a revoked, suspended or expired session or an inactive user; never
+   * ends the session by itself.
+   */
+  async refresh(refreshToken: string): Promise<{ ok: true; access: string; refresh?: string } | AuthFailure> {
+    const jwt = this.#requireJwt();
+    try {
+      const checked = await this.#checkRefresh(jwt, refreshToken);
+      if (!checked.ok) return checked;
+      const { row, jti } = checked;
+      let user: unknown;
+      try {
+        user = await this.#loadUser(row.userId);
+      } catch (error) {
+        return { ok: false, error: storeUnavailable(error) };
+      }
+      if (user === null || user === undefined || !this.#isUserActive(user)) {
+        return this.#fail('ERR_NO_ACTIVE_ACCOUNT', messages.noActiveAccount);
+      }
+      if (!jwt.config.rotateRefreshTokens) {
+        return { ok: true, access: await jwt.issueAccess({ userId: row.userId, sessionId: row.id }) };
+      }
+      const next = JwtCodec.newJti(this.#now());
+      const rotated = await this.#storeCall(() => this.#store.rotateRefreshJti(row.id, jti, next));
+      // Lost a race with a concurrent refresh of the same token: refuse, without revoking.
+      if (!rotated) return this.#fail('ERR_REFRESH_INVALID', messages.refreshInvalid);
+      const pair = await jwt.issuePair({
+        userId: row.userId,
+        sessionId: row.id,
+        expireAt: row.expireAt === null ? null : row.expireAt.getTime(),
+        refreshJti: next,
+      });
+      return { ok: true, access: pair.access, refresh: pair.refresh };
+    } catch (error) {
+      return { ok: false, error: storeUnavailable(error) };
+    }
+  }
+
+  /**
+   * Ends the session of a refresh token (`POST P+token/blacklist`, the JWT logout) and clears
+   * every cache, so its access tokens are refused on the next request everywhere.
+   */
+  async blacklist(refreshToken: string): Promise<{ ok: true } | AuthFailure> {
+    const jwt = this.#requireJwt();
+    try {
+      const checked = await this.#checkRefresh(jwt, refreshToken);
+      if (!checked.ok) return checked;
+      await this.#end([checked.row.id], 'blacklisted', undefined);
+      return { ok: true };
+    } catch (error) {
+      return { ok: false, error: storeUnavailable(error) };
+    }
+  }
+
+  async #checkRefresh(jwt: JwtCodec, token: string): Promise<{ ok: true; row: SessionRecord; jti: string } | AuthFailure> {
+    const invalid = () => this.#fail('ERR_REFRESH_INVALID', messages.refreshInvalid);
+    const verified = await jwt.verify(token, 'refresh');
+    if (!verified.ok) return invalid();
+    const sessionId = this.#sessionIdOf(verified.claims);
+    if (sessionId === undefined || !UUID.test(sessionId)) return invalid();
+    const row = await this.#storeCall(() => this.#store.findById(sessionId));
+    if (row === undefined || String(row.userId) !== String(verified.claims.user_id)) return invalid();
+    if (!row.isActive)
+      return row.detail === DETAILS.blacklisted ? this.#fail('ERR_REFRESH_BLACKLISTED', messages.refreshBlacklisted) : invalid();
+    if (row.expireAt !== null && this.#now() >= row.expireAt.getTime()) return invalid();
+    const jti = verified.claims.jti;
+    if (jwt.config.rotateRefreshTokens && row.refreshJti !== null && row.refreshJti !== jti) {
+      // A rotated-out refresh token. Just after the rotation it is a retry or a concurrent
+      // refresh: refuse it. Later, someone holds a copy: end the session (theft detection).
+      if (this.#now() - JwtCodec.jtiTime(row.refreshJti) >= jwt.config.rotationGraceSeconds * 1000) {
+        await this.#end([row.id], 'refresh_reuse', undefined);
+      }
+      return invalid();
+    }
+    return { ok: true, row, jti };
   }
 
   // ---------------------------------------------------------------------------------------

@@ -17,12 +17,21 @@ const STATUS: Readonly<Record<SessionErrorCode, number>> = {
   ERR_USER_INACTIVE: 401,
   ERR_SESSION_NOT_FOUND: 401,
   ERR_BAD_AUTHORIZATION_HEADER: 401,
+  ERR_TOKEN_NOT_VALID: 401,
+  ERR_TOKEN_NO_SESSION: 401,
+  ERR_REFRESH_INVALID: 401,
+  ERR_REFRESH_BLACKLISTED: 401,
+  ERR_NO_ACTIVE_ACCOUNT: 401,
   ERR_STORE_UNAVAILABLE: 503,
 };
 
 /** Codes whose body carries a simplejwt-style `code` next to `detail`. */
 const BODY_CODES: Partial<Record<SessionErrorCode, string>> = {
   ERR_BAD_AUTHORIZATION_HEADER: 'bad_authorization_header',
+  ERR_TOKEN_NO_SESSION: 'token_not_valid',
+  ERR_REFRESH_INVALID: 'token_not_valid',
+  ERR_REFRESH_BLACKLISTED: 'token_not_valid',
+  ERR_NO_ACTIVE_ACCOUNT: 'no_active_account',
 };
 
 /** A JSON response. */
@@ -40,6 +49,15 @@ export function errorResponse(error: SessionError, challenge: string, genericErr
   if (status === 503) return json(503, { detail: error.message }, { 'retry-after': '5' });
   if (genericErrors && error.code !== 'ERR_NOT_AUTHENTICATED') {
     return json(401, { detail: 'Invalid token.' }, { 'www-authenticate': challenge });
+  }
+  if (error.code === 'ERR_TOKEN_NOT_VALID') {
+    // simplejwt's shape: the reason goes into `messages`, per token class tried.
+    const body = {
+      detail: 'Given token not valid for any token type',
+      code: 'token_not_valid',
+      messages: [{ token_class: 'AccessToken', token_type: 'access', message: error.message }],
+    };
+    return json(401, body, { 'www-authenticate': challenge });
   }
   const code = BODY_CODES[error.code];
   const body = code === undefined ? { detail: error.message } : { detail: error.message, code };

@@ -56,6 +56,7 @@ export class SessionApi<TUser = unknown> {
   readonly #logger: SessionLogger;
   readonly #routes: ReadonlyMap<string, Route>;
   readonly #unauthenticated: ApiResponse;
+  readonly #bearerChallenge: string;
 
   constructor(options: SessionApiOptions<TUser>) {
     if (typeof options.verifyCredentials !== 'function') {
@@ -64,13 +65,24 @@ export class SessionApi<TUser = unknown> {
     const max = options.maxTokenIds ?? 1000;
     if (!Number.isInteger(max) || max < 1) throw new TypeError('nilva-session: option "maxTokenIds" must be a positive integer');
     this.manager = options.manager;
-    this.challenge = options.manager.config.tokenKeyword;
+    const config = options.manager.config;
+    this.challenge = config.schemes[0] === 'bearer' ? `${config.bearerKeyword} realm="api"` : config.tokenKeyword;
+    this.#bearerChallenge = `${config.bearerKeyword} realm="api"`;
     this.#verifyCredentials = options.verifyCredentials;
     this.#maxTokenIds = max;
     this.#trust = compileTrustProxy(options.manager.config.trustProxy);
     this.#logger = options.logger ?? { warn: (message) => console.error(message) };
     this.#unauthenticated = this.error(new SessionError('ERR_NOT_AUTHENTICATED', messages.notAuthenticated));
+    const jwtRoutes: Array<[string, Route]> =
+      options.manager.jwt === undefined
+        ? []
+        : [
+            ['token', { authenticated: false, methods: { POST: (req) => this.#obtainPair(req) } }],
+            ['token/refresh', { authenticated: false, methods: { POST: (req) => this.#refresh(req) } }],
+            ['token/blacklist', { authenticated: false, methods: { POST: (req) => this.#blacklist(req) } }],
+          ];
     this.#routes = new Map<string, Route>([
+      ...jwtRoutes,
       ['login', { authenticated: false, methods: { POST: (req) => this.#login(req) } }],
       ['logout', { authenticated: true, methods: { POST: (_req, auth) => this.#logout(auth as AuthSuccess<unknown>) } }],
       [
@@ -165,7 +177,8 @@ export class SessionApi<TUser = unknown> {
     return json(500, { detail: 'A server error occurred.' });
   }
 
-  async #login(req: ApiRequest): Promise<ApiResponse> {
+  /** Reads `{username, password}` and checks them: the user id and request facts, or the response to send. */
+  async #credentials(req: ApiRequest): Promise<{ userId: UserId; facts: RequestFacts } | ApiResponse> {
     const body = readBody(req.contentType, req.body);
     if (!body.ok) return body.response;
     const checked = charFields(body.fields, [
@@ -183,12 +196,52 @@ export class SessionApi<TUser = unknown> {
     if (userId === null || userId === undefined) {
       return json(401, { detail: 'No active account found with the given credentials' }, { 'www-authenticate': this.challenge });
     }
+    return { userId, facts };
+  }
+
+  async #login(req: ApiRequest): Promise<ApiResponse> {
+    const who = await this.#credentials(req);
+    if ('status' in who) return who;
+    const { userId, facts } = who;
     const { token, session } = await this.manager.createSession({ userId, ip: facts.ip, userAgent: facts.userAgent });
     return json(
       200,
       { token, session_id: session.id, expire_at: session.expireAt === null ? null : session.expireAt.toISOString() },
       { 'cache-control': 'no-store' },
     );
+  }
+
+  async #obtainPair(req: ApiRequest): Promise<ApiResponse> {
+    const who = await this.#credentials(req);
+    if ('status' in who) return who;
+    const { userId, facts } = who;
+    const { refresh, access } = await this.manager.createSessionWithTokens({ userId, ip: facts.ip, userAgent: facts.userAgent });
+    return json(200, { refresh, access }, { 'cache-control': 'no-store' });
+  }
+
+  /** Reads `{refresh}` with DRF's field rules. */
+  #refreshField(req: ApiRequest): string | ApiResponse {
+    const body = readBody(req.contentType, req.body);
+    if (!body.ok) return body.response;
+    const checked = charFields(body.fields, [{ name: 'refresh', maxLength: 8192, trim: true }]);
+    return checked.ok ? (checked.values.refresh as string) : checked.response;
+  }
+
+  async #refresh(req: ApiRequest): Promise<ApiResponse> {
+    const token = this.#refreshField(req);
+    if (typeof token !== 'string') return token;
+    const result = await this.manager.refresh(token);
+    if (!result.ok) return errorResponse(result.error, this.#bearerChallenge, false);
+    const body = result.refresh === undefined ? { access: result.access } : { access: result.access, refresh: result.refresh };
+    return json(200, body, { 'cache-control': 'no-store' });
+  }
+
+  async #blacklist(req: ApiRequest): Promise<ApiResponse> {
+    const token = this.#refreshField(req);
+    if (typeof token !== 'string') return token;
+    const result = await this.manager.blacklist(token);
+    if (!result.ok) return errorResponse(result.error, this.#bearerChallenge, false);
+    return json(200, {});
   }
 
   async #logout(auth: AuthSuccess<unknown>): Promise<ApiResponse> {
