@@ -1,7 +1,10 @@
 // nilva-session: database-backed session authentication for Node.js APIs.
 // Optional pieces live under subpaths: nilva-session/kysely, /http, /express, /fastify, /hono,
-// /redis, /testing.
+// /redis, /testing. The in-process cache and the JWT codec are here.
 
+export type { CacheRef } from './cache/invalidation-message.js';
+export type { MemorySessionCacheOptions } from './cache/memory-session-cache.js';
+export { MemorySessionCache } from './cache/memory-session-cache.js';
 export type { ParsedAuthorization } from './core/authorization-header.js';
 export { parseAuthorization } from './core/authorization-header.js';
 export type { SessionConfig, SessionManagerOptions, TrustProxy, UserAgentPolicy } from './core/config.js';
@@ -25,6 +28,8 @@ export type { SessionStore } from './core/session-store.js';
 export type { ProxyTrust } from './lib/ip.js';
 export { clientIp, compileTrustProxy, normalizeIp } from './lib/ip.js';
 export { pythonUtcString } from './lib/time.js';
+export type { JwtAlgorithm, JwtClaims, JwtConfig, JwtFailure, JwtKey, JwtOptions, JwtVerification } from './tokens/jwt.js';
+export { JwtCodec } from './tokens/jwt.js';
 export {
   hashData,
   isWellFormedToken,

@@ -14,6 +14,10 @@ import { renderHome } from './home-page.js';
 export interface DemoOptions {
   /** `sqlite:PATH`, `postgres://…` or `mysql://…`. */
   readonly databaseUrl: string;
+  /** `redis://…`: turns on the two-tier cache (in-process in front of Redis). */
+  readonly redisUrl?: string | undefined;
+  /** Signs JWT pairs; at least 32 bytes. */
+  readonly signingKey: string;
   readonly host: string;
   readonly port: number;
 }
@@ -35,9 +39,14 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
   const users = new DemoUsers(database.db as unknown as Kysely<DemoDatabase>, database.dialect);
   await users.setUp();
 
-  const cache: SessionCache = new MemorySessionCache();
+  // The Redis client is an optional peer: load it only when REDIS_URL asks for it.
+  const cache: SessionCache =
+    options.redisUrl === undefined
+      ? new MemorySessionCache()
+      : await (await import('../../src/cache/redis-index.js')).createRedisSessionCache({ url: options.redisUrl });
+  const cacheKind = options.redisUrl === undefined ? 'memory' : 'redis';
   const store = new KyselySessionStore({ db: database.db, dialect: database.dialect, userIdType: 'integer' });
-  const manager = new SessionManager({ store, cache, loadUser: users.loadUser });
+  const manager = new SessionManager({ store, cache, loadUser: users.loadUser, jwt: { signingKey: options.signingKey } });
   const api = new SessionApi({ manager, verifyCredentials: users.verifyCredentials });
 
   const app = Fastify({ logger: false });
@@ -49,7 +58,7 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
       .code(ok ? 200 : 503)
       .send(
         ok
-          ? { status: 'ok', database: database.dialect, cache: 'memory' }
+          ? { status: 'ok', database: database.dialect, cache: cacheKind }
           : { status: 'unavailable', detail: 'The database is unreachable.' },
       );
   });
@@ -71,6 +80,7 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
       clearInterval(purge);
       await app.close();
       await manager.close();
+      await cache.close?.();
       await database.close();
     },
   };

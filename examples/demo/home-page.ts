@@ -19,6 +19,8 @@ curl -s -X POST localhost:3000/api/logout -H "Authorization: Token $TOKEN"</pre>
 <li><code>POST /api/logout</code> — ends the current session (204)</li>
 <li><code>GET /api/active</code> — your active sessions, newest first</li>
 <li><code>DELETE /api/active?token_id=…</code> — revoke sessions (no <code>token_id</code>: all of them)</li>
+<li><code>POST /api/token</code> — <code>{username, password}</code> → a JWT pair <code>{refresh, access}</code> bound to a new session; then <code>Authorization: Bearer &lt;access&gt;</code></li>
+<li><code>POST /api/token/refresh</code> — <code>{refresh}</code> → <code>{access}</code>; <code>POST /api/token/blacklist</code> — <code>{refresh}</code> ends that session</li>
 <li><code>GET /api/me</code> — who you are</li>
 <li><code>GET /healthz</code> — 200 once the database answers</li>
 </ul>

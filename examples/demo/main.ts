@@ -1,6 +1,20 @@
 // `npm start`: the demo server. Configuration comes from the environment (the library itself
-// never reads it): DATABASE_URL [sqlite:.demo-data/demo.sqlite], PORT [3000], HOST [127.0.0.1].
+// never reads it): DATABASE_URL [sqlite:.demo-data/demo.sqlite], REDIS_URL [none: in-process
+// cache], NILVA_SIGNING_KEY [generated], PORT [3000], HOST [127.0.0.1].
+import { randomBytes } from 'node:crypto';
 import { startDemo } from './demo-app.js';
+
+let signingKey = process.env.NILVA_SIGNING_KEY ?? '';
+if (signingKey === '') {
+  signingKey = randomBytes(32).toString('base64url');
+  // A demo convenience: the key is shown so that a second demo process can share it.
+  console.warn('warning: NILVA_SIGNING_KEY is not set; JWTs are signed with a key generated for this run:');
+  console.warn(`  NILVA_SIGNING_KEY=${signingKey}`);
+  console.warn('  (set it to keep JWTs valid across restarts and shared between demo processes)');
+} else if (Buffer.byteLength(signingKey) < 32) {
+  console.error('NILVA_SIGNING_KEY must be at least 32 bytes');
+  process.exit(2);
+}
 
 const port = Number(process.env.PORT ?? 3000);
 if (!Number.isInteger(port) || port < 0 || port > 65_535) {
@@ -11,6 +25,8 @@ if (!Number.isInteger(port) || port < 0 || port > 65_535) {
 try {
   const demo = await startDemo({
     databaseUrl: process.env.DATABASE_URL || 'sqlite:.demo-data/demo.sqlite',
+    redisUrl: process.env.REDIS_URL || undefined,
+    signingKey,
     host: process.env.HOST || '127.0.0.1',
     port,
   });

@@ -3,6 +3,14 @@
  *
  * @packageDocumentation
  */
+
+export {
+  type CacheConformanceTestApi,
+  defineSessionCacheConformance,
+  type SessionCacheCapabilities,
+  type SessionCacheFactory,
+  type SessionCacheHarness,
+} from './cache-conformance.js';
 export {
   type ConformanceTestApi,
   defineSessionStoreConformance,

@@ -60,3 +60,40 @@ describe('demo server (npm start)', () => {
     expect(demo.output()).not.toContain(token);
   });
 });
+
+describe('demo server with JWT and Redis', () => {
+  test('issues JWT pairs, and two demo processes on one PostgreSQL and one Redis behave as one', async () => {
+    const env = {
+      DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/test',
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      NILVA_SIGNING_KEY: 'demo-test-signing-key-0123456789abcdef',
+    };
+    const a = await startDemoProcess(env);
+    const b = await startDemoProcess(env);
+    try {
+      expect((await new Client(a.url).request('GET', '/healthz')).json).toMatchObject({
+        status: 'ok',
+        database: 'postgres',
+        cache: 'redis',
+      });
+      const client = new Client(a.url);
+      const pair = (await client.request('POST', '/api/token', { body: { username: 'bob', password: 'bob-password' } })).json as {
+        access: string;
+        refresh: string;
+      };
+      const bearer = { headers: { authorization: `Bearer ${pair.access}` } };
+      const { token } = await client.login('bob', 'bob-password');
+      const onB = new Client(b.url);
+      expect((await onB.request('GET', '/api/me', bearer)).status).toBe(200);
+      expect((await onB.request('GET', '/api/me', { token })).status).toBe(200);
+      // Revoke on A; B refuses at once.
+      expect((await client.request('POST', '/api/token/blacklist', { body: { refresh: pair.refresh } })).status).toBe(200);
+      expect((await client.request('POST', '/api/logout', { token })).status).toBe(204);
+      expect((await onB.request('GET', '/api/me', bearer)).status).toBe(401);
+      expect((await onB.request('GET', '/api/me', { token })).status).toBe(401);
+    } finally {
+      await a.stop();
+      await b.stop();
+    }
+  });
+});
