@@ -15,6 +15,8 @@ describe('resolveConfig', () => {
       touchIntervalSeconds: 60,
       userAgentPolicy: 'family',
       tokenKeyword: 'Token',
+      bearerKeyword: 'Bearer',
+      schemes: ['token'],
       trustProxy: false,
       maxSessionsPerUser: null,
       genericErrors: false,
@@ -35,6 +37,9 @@ describe('resolveConfig', () => {
     ['maxSessionsPerUser', 0],
     ['genericErrors', 'true'],
     ['loadUser', 'fn'],
+    ['bearerKeyword', 'token'],
+    ['schemes', ['bearer']],
+    ['schemes', []],
   ])('throws a TypeError naming %s for %j', (option, value) => {
     expect(() => resolveConfig({ store, [option]: value })).toThrow(new RegExp(`option "${option}"`));
     expect(() => resolveConfig({ store, [option]: value })).toThrow(TypeError);
@@ -42,6 +47,11 @@ describe('resolveConfig', () => {
 
   test('needs a store', () => {
     expect(() => resolveConfig({} as never)).toThrow(/option "store"/);
+  });
+
+  test('JWT turns on the bearer scheme after the token scheme', () => {
+    expect(resolveConfig({ store, jwt: { signingKey: 'k'.repeat(32) } }).schemes).toEqual(['token', 'bearer']);
+    expect(resolveConfig({ store, jwt: { signingKey: 'k'.repeat(32) }, schemes: ['bearer'] }).schemes).toEqual(['bearer']);
   });
 
   test('null turns off the absolute lifetime', () => {
