@@ -13,6 +13,18 @@ export type { SessionErrorCode } from './core/errors.js';
 export { messages, SessionError } from './core/errors.js';
 export type { SessionEndReason, SessionEvent, SessionLogger } from './core/events.js';
 export type { SessionRecord, SessionRef, UserId } from './core/session.js';
+export type {
+  AdminKeyset,
+  AdminListPage,
+  AdminListQuery,
+  AdminSessionChanges,
+  AdminSortKey,
+  AdminStatusFilter,
+  DailyCount,
+  SessionAdminStore,
+  SortOrder,
+  UserAgentCount,
+} from './core/session-admin-store.js';
 export type { CachedSession, CacheRead, SessionCache } from './core/session-cache.js';
 export type {
   AuthFailure,

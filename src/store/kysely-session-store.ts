@@ -1,7 +1,7 @@
 import { type ExpressionBuilder, type Kysely, sql } from 'kysely';
 import type { SessionRecord, SessionRef, UserId } from '../core/session.js';
 import type { SessionStore } from '../core/session-store.js';
-import { decodeBool, decodeTime, normalizeUuid, RECORD_COLUMNS, REF_COLUMNS, RowCodec } from './row-codec.js';
+import { decodeBool, decodeTime, normalizeUuid, RECORD_COLUMNS, REF_COLUMNS, RowCodec, sortedIds, uniqueUuids } from './row-codec.js';
 import {
   type SessionDatabase,
   type SqlDialect,
@@ -402,17 +402,4 @@ interface DeactivateScope {
   readonly ids: readonly string[] | undefined;
   readonly userId: string | number | undefined;
   readonly exceptId?: string | undefined;
-}
-
-function sortedIds(ids: readonly string[]): string[] {
-  return [...ids].sort();
-}
-
-function uniqueUuids(ids: readonly string[]): string[] {
-  const out = new Set<string>();
-  for (const id of ids) {
-    const uuid = normalizeUuid(id);
-    if (uuid !== undefined) out.add(uuid);
-  }
-  return [...out];
 }

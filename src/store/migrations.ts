@@ -55,6 +55,7 @@ interface Migration {
 const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'create_session_table', up: createSessionTable },
   { version: 2, name: 'add_refresh_jti', up: addRefreshJti },
+  { version: 3, name: 'add_admin_indexes', up: addAdminIndexes },
 ];
 
 /**
@@ -207,7 +208,32 @@ async function createSessionTable({ db, dialect, tableName, userIdType }: Migrat
     create = create.modifyEnd(sql.raw(` engine=InnoDB default charset=utf8mb4 collate=${collation}`));
   }
   await create.execute();
-  for (const index of INDEXES) {
+  await createIndexes(db, dialect, tableName, INDEXES);
+}
+
+/**
+ * Migration 3: the indexes of the admin list's keyset pagination, `(created_at, id)` and
+ * `(last_online, id)` (sorting by `expire_at` uses the index of migration 1), and `last_ip`
+ * for the search by address.
+ */
+async function addAdminIndexes({ db, dialect, tableName }: MigrationContext): Promise<void> {
+  await createIndexes(db, dialect, tableName, ADMIN_INDEXES);
+}
+
+const ADMIN_INDEXES: ReadonlyArray<{ readonly suffix: string; readonly columns: readonly string[] }> = [
+  { suffix: 'created_at_id_idx', columns: ['created_at', 'id'] },
+  { suffix: 'last_online_id_idx', columns: ['last_online', 'id'] },
+  { suffix: 'last_ip_idx', columns: ['last_ip'] },
+];
+
+/** Creates each index unless it exists (idempotent on MySQL, whose DDL is not transactional). */
+async function createIndexes(
+  db: Kysely<unknown>,
+  dialect: SqlDialect,
+  tableName: string,
+  indexes: ReadonlyArray<{ readonly suffix: string; readonly columns: readonly string[] }>,
+): Promise<void> {
+  for (const index of indexes) {
     const name = indexName(tableName, index.suffix);
     if (dialect === 'mysql') {
       // MySQL has no CREATE INDEX IF NOT EXISTS.

@@ -10,6 +10,21 @@ export function normalizeUuid(id: unknown): string | undefined {
   return typeof id === 'string' && UUID.test(id) ? id.toLowerCase() : undefined;
 }
 
+/** The distinct well-formed ids of `ids`, lowercase; malformed ones are dropped (they name no row). */
+export function uniqueUuids(ids: readonly string[]): string[] {
+  const out = new Set<string>();
+  for (const id of ids) {
+    const uuid = normalizeUuid(id);
+    if (uuid !== undefined) out.add(uuid);
+  }
+  return [...out];
+}
+
+/** A sorted copy: rows are locked in id order so that concurrent writers cannot deadlock. */
+export function sortedIds(ids: readonly string[]): string[] {
+  return [...ids].sort();
+}
+
 /** The columns every read selects, in one place so that every query decodes the same way. */
 export const RECORD_COLUMNS = [
   'id',

@@ -5,6 +5,11 @@
  */
 
 export {
+  defineSessionAdminStoreConformance,
+  type SessionAdminStoreFactory,
+  type SessionAdminStoreHarness,
+} from './admin-store-conformance.js';
+export {
   type CacheConformanceTestApi,
   defineSessionCacheConformance,
   type SessionCacheCapabilities,

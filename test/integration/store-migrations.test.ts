@@ -19,7 +19,7 @@ import { DIALECTS, TEST_DATABASE_URLS, uniqueTableName } from '../helpers/databa
 const run = promisify(execFile);
 
 /** Every migration, in order: what a fresh table gets. */
-const ALL_MIGRATIONS = ['create_session_table', 'add_refresh_jti'];
+const ALL_MIGRATIONS = ['create_session_table', 'add_refresh_jti', 'add_admin_indexes'];
 
 function session(userId: string | number): SessionRecord {
   const now = new Date('2026-11-27T11:12:12.750Z');
@@ -146,7 +146,18 @@ describe.each(DIALECTS)('migrateSessionStore on %s', (dialect) => {
     const tableName = table();
     await migrateSessionStore(connection.db, { dialect, tableName });
     const found = [...(await indexes(connection.db, dialect, tableName)).values()].map((cols) => cols.join(','));
-    expect(found).toEqual(expect.arrayContaining(['user_id,is_active', 'expire_at', 'is_active,last_online', 'key_hash']));
+    expect(found).toEqual(
+      expect.arrayContaining([
+        'user_id,is_active',
+        'expire_at',
+        'is_active,last_online',
+        'key_hash',
+        // add_admin_indexes: keyset pagination of the admin list, search by address
+        'created_at,id',
+        'last_online,id',
+        'last_ip',
+      ]),
+    );
     const store = new KyselySessionStore({ db: connection.db, dialect, tableName });
     const first = session('alice');
     await store.insert(first);
@@ -187,14 +198,15 @@ describe.each(DIALECTS)('migrateSessionStore on %s', (dialect) => {
     );
     // Take the table back to where migration 1 left it, with a row in it.
     await sql`alter table ${sql.table(tableName)} drop column refresh_jti`.execute(connection.db);
-    await sql`delete from ${sql.table(MIGRATIONS_TABLE_NAME)} where table_name = ${tableName} and version = 2`.execute(connection.db);
+    await sql`delete from ${sql.table(MIGRATIONS_TABLE_NAME)} where table_name = ${tableName} and version >= 2`.execute(connection.db);
     const old = session('alice');
     const { refreshJti: _, ...columns } = old;
     await sql`insert into ${sql.table(tableName)} (id, user_id, key_hash, key_prefix, expire_at, is_active, last_online, last_ip, user_agent, detail, created_at)
       values (${columns.id}, ${columns.userId}, ${columns.keyHash}, ${columns.keyPrefix}, null, ${dialect === 'sqlite' ? 1 : true},
         ${dialect === 'sqlite' ? columns.lastOnline.toISOString() : columns.lastOnline}, ${columns.lastIp}, ${columns.userAgent}, null,
         ${dialect === 'sqlite' ? columns.createdAt.toISOString() : columns.createdAt})`.execute(connection.db);
-    expect((await migrateSessionStore(connection.db, { dialect, tableName })).applied).toEqual(['add_refresh_jti']);
+    // add_admin_indexes runs again too: its indexes exist, and it skips them.
+    expect((await migrateSessionStore(connection.db, { dialect, tableName })).applied).toEqual(['add_refresh_jti', 'add_admin_indexes']);
     const store = new KyselySessionStore({ db: connection.db, dialect, tableName });
     expect(await store.findById(old.id)).toEqual(old);
     const jti = 'f'.repeat(64);
@@ -242,7 +254,7 @@ describe.each(DIALECTS)('migrateSessionStore on %s', (dialect) => {
     const names = [...(await indexes(connection.db, dialect, tableName)).keys()];
     // Our index names (SQLite's own autoindex names are not limited).
     for (const name of names.filter((n) => n.endsWith('_idx'))) expect(name.length).toBeLessThanOrEqual(63);
-    expect(names.filter((n) => n.endsWith('_idx'))).toHaveLength(3);
+    expect(names.filter((n) => n.endsWith('_idx'))).toHaveLength(6);
     expect(names.filter((n) => n.endsWith('_user_active_idx'))).toHaveLength(1);
     const store = new KyselySessionStore({ db: connection.db, dialect, tableName });
     const row = session('alice');
