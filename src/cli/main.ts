@@ -1,22 +1,33 @@
 #!/usr/bin/env node
 // The `nilva-session` command: database maintenance for the session table.
 import { parseArgs } from 'node:util';
+import type { SessionRecord, UserId } from '../core/session.js';
+import type { SessionCache } from '../core/session-cache.js';
 import { SessionManager } from '../core/session-manager.js';
 import { connectDatabase } from '../store/connect.js';
 import { KyselySessionStore } from '../store/kysely-session-store.js';
 import { migrateSessionStore } from '../store/migrations.js';
+import { userAgentData } from '../useragent/user-agent-data.js';
 
 const USAGE = `Usage: nilva-session <command> [options]
 
 Commands:
-  migrate   Create or upgrade the session table and its indexes (safe to run again).
-  purge     Delete expired sessions in batches (and, with --inactive-retention-days,
-            sessions ended longer ago than that). Active sessions are never touched.
+  migrate                      Create or upgrade the session table and its indexes (safe to run again).
+  purge                        Delete expired sessions in batches (and, with --inactive-retention-days,
+                               sessions ended longer ago than that). Active sessions are never touched.
+  sessions list --user ID      The user's active, unexpired sessions, newest first (no tokens shown).
+  sessions revoke --user ID    End every session of the user.
+  sessions revoke --session ID End one session.
+                               With --redis-url (or $REDIS_URL), running app instances drop the
+                               session from their caches at once; without it they may keep serving
+                               it from an in-process cache until its cache entry expires.
 
 Options:
   --database-url URL            postgres://…, mysql://… or sqlite:PATH (default: $DATABASE_URL)
+  --redis-url URL               the apps' Redis, for cache invalidation (default: $REDIS_URL)
+  --redis-namespace NS          the apps' cache namespace (default: nilva:)
   --table NAME                  session table name (default: user_session)
-  --user-id-type string|integer type of user_id when migrate creates the table (default: string)
+  --user-id-type string|integer type of user_id (default: string)
   --batch-size N                rows deleted per statement by purge (default: 1000)
   --inactive-retention-days N   purge also deletes sessions inactive for N days
   -h, --help                    show this help
@@ -24,7 +35,10 @@ Options:
 Examples:
   DATABASE_URL=postgres://postgres@127.0.0.1/app nilva-session migrate
   nilva-session purge --database-url sqlite:./app.sqlite --inactive-retention-days 30
+  nilva-session sessions revoke --user 42 --user-id-type integer --redis-url redis://127.0.0.1:6379
 `;
+
+class UsageError extends Error {}
 
 function positiveInteger(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -33,7 +47,26 @@ function positiveInteger(name: string, value: string | undefined): number | unde
   return n;
 }
 
-class UsageError extends Error {}
+function userIdOf(value: string | undefined, type: 'string' | 'integer'): UserId {
+  if (value === undefined || value === '') throw new UsageError('give --user ID');
+  if (type === 'string') return value;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n)) throw new UsageError(`--user must be an integer with --user-id-type integer, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+function row(session: SessionRecord): string {
+  const ua = userAgentData(session.userAgent);
+  const expires = session.expireAt === null ? 'never' : session.expireAt.toISOString();
+  return [
+    session.id,
+    `${session.keyPrefix}…`,
+    session.lastOnline.toISOString(),
+    session.lastIp || '-',
+    `${ua.browser} on ${ua.os}`,
+    `expires ${expires}`,
+  ].join('  ');
+}
 
 async function run(argv: readonly string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -41,19 +74,25 @@ async function run(argv: readonly string[]): Promise<number> {
     allowPositionals: true,
     options: {
       'database-url': { type: 'string' },
+      'redis-url': { type: 'string' },
+      'redis-namespace': { type: 'string' },
       table: { type: 'string' },
       'user-id-type': { type: 'string' },
       'batch-size': { type: 'string' },
       'inactive-retention-days': { type: 'string' },
+      user: { type: 'string' },
+      session: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
-  const command = positionals[0];
+  const [command, sub] = positionals;
   if (values.help === true || command === undefined || command === 'help') {
     process.stdout.write(USAGE);
     return command === undefined && values.help !== true ? 2 : 0;
   }
-  if (command !== 'migrate' && command !== 'purge') throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+  if (command !== 'migrate' && command !== 'purge' && command !== 'sessions')
+    throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+  if (command === 'sessions' && sub !== 'list' && sub !== 'revoke') throw new UsageError('use "sessions list" or "sessions revoke"');
   const url = values['database-url'] ?? process.env.DATABASE_URL;
   if (url === undefined || url === '') throw new UsageError('give --database-url or set DATABASE_URL');
   const userIdType = values['user-id-type'] ?? 'string';
@@ -61,8 +100,13 @@ async function run(argv: readonly string[]): Promise<number> {
   const tableName = values.table;
   const batchSize = positiveInteger('batch-size', values['batch-size']);
   const retentionDays = positiveInteger('inactive-retention-days', values['inactive-retention-days']);
+  if (sub === 'revoke' && (values.user === undefined) === (values.session === undefined)) {
+    throw new UsageError('give either --user ID or --session ID');
+  }
+  const userId = sub === 'list' || values.user !== undefined ? userIdOf(values.user, userIdType) : undefined;
 
   const database = await connectDatabase(url);
+  let cache: SessionCache | undefined;
   try {
     const table = tableName === undefined ? {} : { tableName };
     if (command === 'migrate') {
@@ -70,16 +114,43 @@ async function run(argv: readonly string[]): Promise<number> {
       process.stdout.write(`migrated ${tableName ?? 'user_session'} on ${database.dialect}\n`);
       return 0;
     }
-    const store = new KyselySessionStore({ db: database.db, dialect: database.dialect, ...table });
-    const manager = new SessionManager({ store });
-    const result = await manager.purgeExpired({
-      ...(batchSize === undefined ? {} : { batchSize }),
-      ...(retentionDays === undefined ? {} : { inactiveRetentionSeconds: retentionDays * 86_400 }),
-    });
-    await manager.close();
-    process.stdout.write(`purged ${result.deleted} session(s) in ${result.batches} batch(es)\n`);
+    const redisUrl = values['redis-url'] ?? process.env.REDIS_URL;
+    if (sub === 'revoke' && redisUrl !== undefined && redisUrl !== '') {
+      const { createRedisSessionCache } = await import('../cache/create-redis-session-cache.js');
+      const namespace = values['redis-namespace'];
+      cache = await createRedisSessionCache({ url: redisUrl, ...(namespace === undefined ? {} : { namespace }) });
+    }
+    const store = new KyselySessionStore({ db: database.db, dialect: database.dialect, userIdType, ...table });
+    const manager = new SessionManager({ store, cache });
+    try {
+      if (command === 'purge') {
+        const result = await manager.purgeExpired({
+          ...(batchSize === undefined ? {} : { batchSize }),
+          ...(retentionDays === undefined ? {} : { inactiveRetentionSeconds: retentionDays * 86_400 }),
+        });
+        process.stdout.write(`purged ${result.deleted} session(s) in ${result.batches} batch(es)\n`);
+      } else if (sub === 'list') {
+        const sessions = await manager.listSessions(userId as UserId);
+        for (const session of sessions) process.stdout.write(`${row(session)}\n`);
+        process.stdout.write(`${sessions.length} active session(s)\n`);
+      } else {
+        const count =
+          userId !== undefined
+            ? await manager.revokeAllForUser(userId, { reason: 'admin' })
+            : Number(await manager.revokeSession((values.session as string).toLowerCase(), 'admin'));
+        process.stdout.write(`revoked ${count} session(s)\n`);
+        if (cache === undefined && count > 0) {
+          process.stderr.write(
+            'note: no --redis-url: running apps may serve these sessions from an in-process cache until the entry expires\n',
+          );
+        }
+      }
+    } finally {
+      await manager.close();
+    }
     return 0;
   } finally {
+    await cache?.close?.();
     await database.close();
   }
 }

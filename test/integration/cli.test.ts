@@ -50,3 +50,50 @@ describe('nilva-session CLI', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 });
+
+describe('nilva-session sessions list | revoke', () => {
+  test('lists a user’s sessions without tokens, and a revoke reaches a running app’s cache through Redis', async () => {
+    const { openTestDatabase } = await import('../helpers/databases.js');
+    const { SessionManager } = await import('../../src/core/session-manager.js');
+    const { createRedisSessionCache } = await import('../../src/cache/create-redis-session-cache.js');
+    const database = await openTestDatabase('postgres', { userIdType: 'integer' });
+    const namespace = `cli-${process.pid}-${Date.now()}:`;
+    const cache = await createRedisSessionCache({ url: 'redis://127.0.0.1:6379', namespace });
+    const manager = new SessionManager({ store: database.store, cache, logger: { warn: () => undefined } });
+    const facts = { ip: '10.0.0.1', userAgent: 'curl/8.4.0' };
+    try {
+      const { token, session } = await manager.createSession({ userId: 42, ...facts });
+      expect((await manager.authenticate(`Token ${token}`, facts))?.ok).toBe(true);
+      expect(manager.authenticate(`Token ${token}`, facts)).toMatchObject({ ok: true }); // warm: synchronous
+      const env = { DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/test' };
+      const common = ['--table', database.tableName, '--user-id-type', 'integer'];
+      const list = await run(TSX, [CLI, 'sessions', 'list', '--user', '42', ...common], env);
+      expect(list.code, list.stderr).toBe(0);
+      expect(list.stdout).toContain(session.id);
+      expect(list.stdout).toContain(`${token.slice(0, 8)}…`);
+      expect(list.stdout).not.toContain(token);
+      expect(list.stdout).toContain('1 active session(s)');
+      const revoke = await run(
+        TSX,
+        [CLI, 'sessions', 'revoke', '--user', '42', ...common, '--redis-url', 'redis://127.0.0.1:6379', '--redis-namespace', namespace],
+        env,
+      );
+      expect(revoke.code, revoke.stderr).toBe(0);
+      expect(revoke.stdout).toBe('revoked 1 session(s)\n');
+      const deadline = Date.now() + 2000;
+      let outcome = await manager.authenticate(`Token ${token}`, facts);
+      while (outcome?.ok && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 10));
+        outcome = await manager.authenticate(`Token ${token}`, facts);
+      }
+      expect(outcome?.ok).toBe(false);
+      const bad = await run(TSX, [CLI, 'sessions', 'revoke', ...common], env);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toContain('give either --user ID or --session ID');
+    } finally {
+      await manager.close();
+      await cache.close();
+      await database.close();
+    }
+  });
+});
