@@ -103,6 +103,17 @@ describe.each(DIALECTS)('SessionManager on %s', (dialect) => {
     expect((await outcome(ignore.manager.authenticate(`Token ${b.token}`, { ...facts, userAgent: UA_CHROME }))).ok).toBe(true);
   });
 
+  test('an 8 KB user agent is stored whole and compared whole (SEC-19)', async () => {
+    const { manager, userId } = make({ userAgentPolicy: 'strict' });
+    const long = `${UA} ${'x'.repeat(8192)}`;
+    const { token, session } = await manager.createSession({ userId, ip: facts.ip, userAgent: long });
+    expect((await database.store.findById(session.id))?.userAgent).toBe(long);
+    expect((await outcome(manager.authenticate(`Token ${token}`, { ...facts, userAgent: long }))).ok).toBe(true);
+    const differsLate = `${long.slice(0, -1)}y`;
+    const o = await outcome(manager.authenticate(`Token ${token}`, { ...facts, userAgent: differsLate }));
+    expect(o.ok === false && o.error.code).toBe('ERR_USER_AGENT_CHANGED');
+  });
+
   test('maxSessionsPerUser: a new login ends the least recently used session', async () => {
     const { manager, clock, userId } = make({ maxSessionsPerUser: 2 });
     const s1 = await manager.createSession({ userId, ...facts });
