@@ -34,7 +34,12 @@ export interface SessionManagerOptions<TUser = unknown> {
   readonly tokenSize?: number | undefined;
   /** Absolute lifetime of a new session, in seconds; `null` for none. Default 86400. */
   readonly sessionTtlSeconds?: number | null | undefined;
-  /** End a session unused this long, in seconds. Default: none. */
+  /**
+   * End a session unused this long, in seconds. Default: none. It is judged on `last_online`,
+   * which is written once per `touchIntervalSeconds`, so it is accurate to within that interval:
+   * a session whose requests come less than `idleTimeoutSeconds − touchIntervalSeconds` apart
+   * (on any instance) never ends by it. Must be greater than `touchIntervalSeconds`.
+   */
   readonly idleTimeoutSeconds?: number | null | undefined;
   /** How long a cached session may be reused before the store is asked again. Default 900. */
   readonly cacheTtlSeconds?: number | undefined;
@@ -161,12 +166,19 @@ export function resolveConfig(options: SessionManagerOptions<never>): SessionCon
   if (options.genericErrors !== undefined && typeof options.genericErrors !== 'boolean') {
     fail('genericErrors', 'a boolean', options.genericErrors);
   }
+  const touchIntervalSeconds = integer('touchIntervalSeconds', options.touchIntervalSeconds, 60, 1);
+  const idleTimeoutSeconds = optionalInteger('idleTimeoutSeconds', options.idleTimeoutSeconds, null, 1);
+  // The idle check reads last_online, written once per touch interval: a timeout not above the
+  // interval would end every session that long after its last write, however busy.
+  if (idleTimeoutSeconds !== null && idleTimeoutSeconds <= touchIntervalSeconds) {
+    fail('idleTimeoutSeconds', `greater than touchIntervalSeconds (${touchIntervalSeconds})`, idleTimeoutSeconds);
+  }
   return Object.freeze({
     tokenSize: integer('tokenSize', options.tokenSize, 50, 50, 256),
     sessionTtlSeconds: optionalInteger('sessionTtlSeconds', options.sessionTtlSeconds, 86_400, 1),
-    idleTimeoutSeconds: optionalInteger('idleTimeoutSeconds', options.idleTimeoutSeconds, null, 1),
+    idleTimeoutSeconds,
     cacheTtlSeconds: integer('cacheTtlSeconds', options.cacheTtlSeconds, 900, 1),
-    touchIntervalSeconds: integer('touchIntervalSeconds', options.touchIntervalSeconds, 60, 1),
+    touchIntervalSeconds,
     userAgentPolicy: policy,
     tokenKeyword: keyword,
     bearerKeyword: bearer,
