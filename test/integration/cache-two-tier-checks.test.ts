@@ -118,6 +118,24 @@ describe('checks on hits of the two-tier cache', () => {
     expect(await row(s.sessionId)).toMatchObject({ is_active: false, detail: 'Ended: idle for too long.' });
   });
 
+  test('idle timeout: requests less than idle − touch interval apart, served by either instance, never end a session', async () => {
+    const { a, b, clock } = cluster;
+    const s = await warmSession();
+    // Seconds between requests, alternating A and B: activity between two touches is not
+    // written, so the guarantee is idleTimeoutSeconds − touchIntervalSeconds (540 s here).
+    const gaps = [59, 539, 1, 58, 539, 30, 539];
+    for (const [i, gap] of gaps.entries()) {
+      clock.advance(gap * 1000);
+      const instance = i % 2 === 0 ? a : b;
+      expect([gap, await instance.manager.authenticate(s.tokenHeader, FACTS)]).toMatchObject([gap, { ok: true }]);
+      // The write-behind timer runs every second; the fake clock jumps minutes.
+      await a.manager.flush();
+      await b.manager.flush();
+    }
+    clock.advance(IDLE_S * 1000);
+    expect(await b.manager.authenticate(s.tokenHeader, FACTS)).toMatchObject({ ok: false, error: { code: 'ERR_SESSION_IDLE' } });
+  });
+
   test('user agent: B suspends from a stale copy, writing only is_active and detail; A refuses too', async () => {
     const { a, b, clock } = cluster;
     const s = await warmSession();
