@@ -570,9 +570,19 @@ export class SessionManager<TUser = unknown> {
     return (await this.#end(sessionIds, reason, userId)).length;
   }
 
-  /** Ends one session, whoever owns it (logout, admin). Returns whether it was active. */
+  /**
+   * Ends one session, whoever owns it (logout, admin). Returns whether it was active. A session
+   * already ended has its cache entries cleared again, here and in every other process.
+   */
   async revokeSession(sessionId: string, reason: SessionEndReason = 'logout'): Promise<boolean> {
-    return (await this.#end([sessionId], reason, undefined)).length > 0;
+    if ((await this.#end([sessionId], reason, undefined)).length > 0) return true;
+    if (this.#cache === undefined) return false;
+    // An earlier invalidation may have been lost (the session ended by a process without the
+    // cache, or by one cut off from Redis that then exited): revoking again is how that is
+    // repaired, so it must reach the caches even though the row no longer changes.
+    const row = await this.#storeCall(() => this.#store.findById(sessionId));
+    if (row !== undefined && !row.isActive) await this.#invalidate([{ id: row.id, keyHash: row.keyHash, userId: row.userId }]);
+    return false;
   }
 
   /** Ends every active session of the user, except `exceptId`. Returns how many were ended. */
