@@ -4,6 +4,7 @@
 // session — and how long B took to learn of it is measured.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { DEFAULT_ID_PREFIX, DEFAULT_KEY_PREFIX, DEFAULT_TOMBSTONE_PREFIX } from '../../src/cache/redis-session-cache.js';
+import { SessionManager } from '../../src/core/session-manager.js';
 import { hashData } from '../../src/tokens/opaque-token.js';
 import { listKeys, type RedisRawClient, rawClient } from '../helpers/redis.js';
 import {
@@ -238,6 +239,28 @@ describe('two app instances on one PostgreSQL table and one Redis', () => {
     expect(await propagation(cluster.a, s.sessionId)).toBeLessThan(PROPAGATION_BOUND_MS);
     expect(detail(await cluster.a.get(s.bearerHeader))).toBe('User is suspended.');
     expect(detail(await cluster.a.get(s.tokenHeader))).toBe('User session is suspended.');
+  });
+
+  test('revoking an ended session again clears the copies an earlier revocation could not reach', async () => {
+    const { a, b, clock } = cluster;
+    const s = await cluster.newSession(cluster.newUser());
+    await warmOnBoth(s);
+    // Ended without the cache, as `nilva-session sessions revoke` without --redis-url does: the
+    // instances keep their copies (documented; until localTtlSeconds, then Redis's until cacheTtlSeconds).
+    const bare = new SessionManager({ store: cluster.database.store, clock: clock.now, logger: { warn: () => undefined } });
+    expect(await bare.revokeSession(s.sessionId, 'admin')).toBe(true);
+    await bare.close();
+    expect(b.manager.authenticate(s.tokenHeader, FACTS)).toMatchObject({ ok: true });
+
+    // The operator revokes it again through an instance that has the cache: it was not active
+    // any more, yet every copy is dropped.
+    expect(await a.manager.revokeSession(s.sessionId, 'admin')).toBe(false);
+    expect(await propagation(b, s.sessionId)).toBeLessThan(PROPAGATION_BOUND_MS);
+    for (const instance of [b, a]) {
+      expect(detail(await instance.get(s.tokenHeader))).toBe('User session is suspended.');
+      expect(detail(await instance.get(s.bearerHeader))).toBe('User is suspended.');
+    }
+    expect(await redisKeysOf(s)).toEqual([`${cluster.namespace}${DEFAULT_TOMBSTONE_PREFIX}${s.sessionId}`]);
   });
 
   test('propagation over 200 revocations: B drops its copy within 100 ms of each, then refuses', async () => {
