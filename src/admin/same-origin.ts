@@ -1,0 +1,59 @@
+import { normalizeIp, type ProxyTrust } from '../lib/ip.js';
+
+/** The request headers the same-origin check reads. */
+export interface OriginFacts {
+  /** `Sec-Fetch-Site`, set by the browser (scripts cannot forge it). */
+  readonly secFetchSite: string | undefined;
+  /** `Origin`, sent by browsers on every cross-origin request and on every POST. */
+  readonly origin: string | undefined;
+}
+
+/** What {@link requestOrigin} needs to know about the request. */
+export interface OriginSource {
+  readonly host: string | undefined;
+  /** Whether the connection to this server is TLS. */
+  readonly encrypted: boolean;
+  /** `X-Forwarded-Proto`, believed only from a trusted proxy. */
+  readonly forwardedProto: string | undefined;
+  readonly remoteAddress: string | undefined;
+}
+
+const HOST = /^[A-Za-z0-9.-]+(?::\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](?::\d{1,5})?$/;
+
+/**
+ * The scheme of the request as the browser used it: `https` on a TLS socket, or when a trusted
+ * proxy (`trustProxy`) says `X-Forwarded-Proto: https`; otherwise `http`.
+ */
+export function requestScheme(source: OriginSource, trust: ProxyTrust): 'http' | 'https' {
+  if (source.encrypted) return 'https';
+  if (source.forwardedProto !== undefined && trust(normalizeIp(source.remoteAddress), 0)) {
+    const first = source.forwardedProto.split(',', 1)[0]?.trim().toLowerCase();
+    if (first === 'https') return 'https';
+  }
+  return 'http';
+}
+
+/** `scheme://host[:port]` of the request, or `undefined` without a well-formed `Host` header. */
+export function requestOrigin(source: OriginSource, trust: ProxyTrust): string | undefined {
+  const host = source.host;
+  if (host === undefined || !HOST.test(host)) return undefined;
+  return `${requestScheme(source, trust)}://${host.toLowerCase()}`;
+}
+
+/**
+ * The CSRF check of state-changing requests a browser authenticated with its cookie: with
+ * `Sec-Fetch-Site`, it must be `same-origin` or `none` (typed by the user); without it, `Origin`
+ * must equal the request's own origin. A request with neither header is refused: every browser
+ * that runs these pages sends at least `Origin` on a POST, and other clients use the
+ * `Authorization` header, which needs no such check.
+ *
+ * @example isSameOriginRequest({ secFetchSite: 'cross-site', origin: 'https://evil.example' }, 'http://127.0.0.1:3000') // false
+ */
+export function isSameOriginRequest(facts: OriginFacts, ownOrigin: string | undefined): boolean {
+  if (facts.secFetchSite !== undefined) {
+    const site = facts.secFetchSite.trim().toLowerCase();
+    return site === 'same-origin' || site === 'none';
+  }
+  if (facts.origin !== undefined) return ownOrigin !== undefined && facts.origin.trim().toLowerCase() === ownOrigin;
+  return false;
+}
