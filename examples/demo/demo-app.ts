@@ -3,12 +3,14 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
+import { SessionPages } from '../../src/admin/session-pages.js';
 import { MemorySessionCache } from '../../src/cache/memory-session-cache.js';
 import { SessionApi } from '../../src/http/session-api.js';
 import { type SessionCache, SessionManager } from '../../src/index.js';
 import { nilvaFastify } from '../../src/integrations/fastify.js';
-import { connectDatabase, KyselySessionStore, migrateSessionStore } from '../../src/store/index.js';
-import { type DemoDatabase, DemoUsers } from './demo-users.js';
+import { nilvaFastifyPages } from '../../src/integrations/fastify-pages.js';
+import { connectDatabase, KyselySessionAdminStore, KyselySessionStore, migrateSessionStore } from '../../src/store/index.js';
+import { type DemoDatabase, type DemoUser, DemoUsers } from './demo-users.js';
 import { renderHome } from './home-page.js';
 
 export interface DemoOptions {
@@ -49,8 +51,19 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
   const manager = new SessionManager({ store, cache, loadUser: users.loadUser, jwt: { signingKey: options.signingKey } });
   const api = new SessionApi({ manager, verifyCredentials: users.verifyCredentials });
 
+  // The web pages: sign-in, /devices for everyone, /admin for staff (demo_user.is_staff).
+  const pages = new SessionPages({
+    api,
+    adminStore: new KyselySessionAdminStore({ db: database.db, dialect: database.dialect, userIdType: 'integer' }),
+    cache,
+    isStaff: (user) => (user as DemoUser | null)?.isStaff === true,
+    title: 'nilva-session demo',
+    onAudit: (event) => console.log(`admin: ${JSON.stringify(event)}`),
+  });
+
   const app = Fastify({ logger: false });
   await app.register(nilvaFastify, { api, prefix: '/api/' });
+  await app.register(nilvaFastifyPages, { pages });
   app.get('/api/me', { preHandler: app.nilvaRequireAuth }, async (request) => ({ user: request.nilva?.user }));
   app.get('/healthz', async (_request, reply) => {
     const ok = await users.ping();
