@@ -39,8 +39,8 @@ export type KyselySessionAdminStoreOptions<DB> = KyselySessionStoreOptions<DB>;
  * (same options). Needs migration 3 (`add_admin_indexes`) of `migrateSessionStore`.
  *
  * The list is keyset-paginated: each page is `WHERE (sort, id) beyond the cursor ORDER BY
- * sort, id LIMIT n+1`, bounded on the `(created_at, id)` or `(last_online, id)` index (or
- * `expire_at`'s), so a page deep in a million rows costs what the first does; `OFFSET` is never
+ * sort, id LIMIT n+1`, bounded on the `(created_at, id)`, `(last_online, id)` or
+ * `(expire_at, id)` index, so a page deep in a million rows costs what the first does; `OFFSET` is never
  * used. `NULL` `expire_at` ("never") sorts after every time in ascending order, on every dialect.
  *
  * @example
