@@ -176,8 +176,14 @@ export class AdminPages {
     if (raw.length > MAX_IDS) return htmlPage(400, renderMessage(context.layout, 'Bad request', `Select at most ${MAX_IDS} sessions.`));
     const ids = [...new Set(raw.map(sessionIdParam).filter((id): id is string => id !== undefined))];
     const back = (params: string) => redirect(`${returnTo}${returnTo.includes('?') ? '&' : '?'}${params}`);
-    if (ids.length === 0) return back('done=none-selected');
     const action = form.get('action');
+    if (action === 'deactivate-user') {
+      const user = (form.get('user') ?? '').trim();
+      if (user === '' || user.length > 191) return htmlPage(400, renderMessage(context.layout, 'Bad request', 'Name a user id.'));
+      const n = await this.#service.deactivateUser(user, context.actor);
+      return back(`done=deactivated&n=${n}`);
+    }
+    if (ids.length === 0) return back('done=none-selected');
     if (action === 'deactivate') {
       const n = await this.#service.deactivate(ids, context.actor);
       return back(`done=deactivated&n=${n}`);

@@ -82,6 +82,24 @@ export class AdminService {
   }
 
   /**
+   * Ends every active session of one user (SEC-34's "terminate for user"), each through the
+   * manager and audited; returns how many.
+   */
+  async deactivateUser(userId: UserId, actor: UserId): Promise<number> {
+    let ended = 0;
+    for (;;) {
+      const page = await this.#store.list({ status: 'active', userId, limit: 500, now: new Date(this.#manager.now()) });
+      const before = ended;
+      ended += await this.deactivate(
+        page.sessions.map((s) => s.id),
+        actor,
+      );
+      // Stop when a round ends nothing: what is left is being ended concurrently, or is gone.
+      if (!page.hasMore || ended === before) return ended;
+    }
+  }
+
+  /**
    * Applies an edit of `is_active` and `detail`. Deactivating records the manager's detail
    * ("Revoked by an administrator.") unless the administrator changed the detail too. Returns
    * the session as it is now, or `undefined` when it does not exist.

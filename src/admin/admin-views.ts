@@ -101,11 +101,14 @@ export function renderAdminList(context: LayoutContext, view: AdminListView): st
 <button type="submit" class="primary">Apply</button>
 <a class="button" href="${admin}">Reset</a>
 </form>
+<div class="actions">
 <form method="post" action="${`${admin}/actions`}" id="bulk" class="actions">
 <input type="hidden" name="return_to" value="${view.self}">
 <label>Action <select name="action"><option value="deactivate">Deactivate selected sessions</option><option value="delete">Delete selected sessions</option></select></label>
 <button type="submit">Go</button>
 </form>
+${state.user === '' ? '' : userForm(admin, state.user, view.self)}
+</div>
 <table>
 <thead><tr><th></th><th>Id</th><th>Key</th><th>User</th><th>IP</th><th>Device</th>${sortHeader('expire_at', 'Expire at')}<th>Status</th><th>Detail</th>${sortHeader('last_online', 'Last online')}${sortHeader('created_at', 'Created at')}</tr></thead>
 <tbody>${rows.length === 0 ? html`<tr><td colspan="11" class="muted">No sessions match.</td></tr>` : rows}</tbody>
@@ -115,6 +118,15 @@ ${view.previous === undefined ? html`<span class="muted">← Previous</span>` : 
 ${view.next === undefined ? html`<span class="muted">Next →</span>` : html`<a href="${view.next}" rel="next">Next →</a>`}
 </nav>`;
   return layout(context, 'Sessions', body, { flash: view.flash, error: view.error });
+}
+
+/** "Deactivate every session of this user", through the bulk action endpoint. */
+function userForm(admin: string, user: string, returnTo: string): SafeHtml {
+  return html`<form method="post" action="${`${admin}/actions`}">
+<input type="hidden" name="action" value="deactivate-user"><input type="hidden" name="user" value="${user}">
+<input type="hidden" name="return_to" value="${returnTo}">
+<button type="submit" class="danger">Deactivate all sessions of user ${user}</button>
+</form>`;
 }
 
 /** The read-only detail of one session, with the form for its two editable fields. */
@@ -149,7 +161,8 @@ export function renderAdminDetail(
 <label>Status<select name="is_active">${option('true', 'Active', String(s.isActive))}${option('false', 'Inactive', String(s.isActive))}</select></label>
 <label>Detail<textarea name="detail" maxlength="1000">${s.detail ?? ''}</textarea></label>
 <div class="actions"><button type="submit" class="primary">Save</button><a class="button danger" href="${`${admin}/sessions/${s.id}/delete`}">Delete…</a></div>
-</form>`;
+</form>
+<div class="actions">${userForm(admin, String(s.userId), `${admin}?user=${encodeURIComponent(String(s.userId))}`)}</div>`;
   return layout(context, `Session ${s.id.slice(0, 8)}`, body, { flash: view.flash, error: view.error });
 }
 

@@ -362,6 +362,26 @@ describe.each(MATRIX)('pages on %s through %s', (dialect, framework) => {
       );
     });
 
+    test('"deactivate all sessions of user" ends every session of that user only, each audited', async () => {
+      const [user, other] = [newUser(), newUser()];
+      const sessions = [];
+      for (let i = 0; i < 5; i++) sessions.push(await apiLogin(user));
+      const bystander = await apiLogin(other);
+      const staff = newUser(true);
+      const admin = await signedIn(staff);
+      const list = await admin.get(`/admin?user=${user.id}`);
+      expect(list.text).toContain(`Deactivate all sessions of user ${user.id}`);
+      const res = await admin.post('/admin/actions', {
+        action: 'deactivate-user',
+        user: String(user.id),
+        return_to: `/admin?user=${user.id}`,
+      });
+      expect(res.headers.location).toBe(`/admin?user=${user.id}&done=deactivated&n=5`);
+      for (const s of sessions) expect((await apiMe(s.token)).status).toBe(401);
+      expect((await apiMe(bystander.token)).status).toBe(200);
+      expect(audit.filter((e) => e.userId === user.id && e.actorUserId === staff.id)).toHaveLength(5);
+    });
+
     test('edit changes only status and detail: reactivation lets the token in again; any other field is refused', async () => {
       const user = newUser();
       const s = await apiLogin(user);
