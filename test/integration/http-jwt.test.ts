@@ -4,9 +4,9 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { MemorySessionCache } from '../../src/cache/memory-session-cache.js';
 import { SessionManager } from '../../src/core/session-manager.js';
 import { SessionApi } from '../../src/http/session-api.js';
-import { DIALECTS, openTestDatabase, type TestDatabase } from '../helpers/databases.js';
+import { DIALECTS, openTestDatabase } from '../helpers/databases.js';
 import { FakeClock } from '../helpers/fake-clock.js';
-import { FRAMEWORKS, type Framework, type RunningApp, startApp } from '../helpers/http-apps.js';
+import { FRAMEWORKS, type Framework, startApp } from '../helpers/http-apps.js';
 import { Client, send, type TestResponse } from '../helpers/http-client.js';
 import { type TestUser, userCallbacks } from '../helpers/users.js';
 
