@@ -9,6 +9,8 @@ export function renderHome(): string {
 <h1>nilva-session demo</h1>
 <p>Database-backed sessions with opaque tokens. Users: <code>alice</code> / <code>alice-password</code>,
 <code>bob</code> / <code>bob-password</code>, <code>admin</code> / <code>admin-password</code>.</p>
+<p>In a browser: <a href="/login">sign in</a>, then see <a href="/devices">your devices</a>;
+staff see the <a href="/admin">admin page</a>.</p>
 <pre>TOKEN=$(curl -s -X POST localhost:3000/api/login -H 'content-type: application/json' \\
   -d '{"username":"alice","password":"alice-password"}' | node -pe 'JSON.parse(require("fs").readFileSync(0)).token')
 curl -s localhost:3000/api/active -H "Authorization: Token $TOKEN"
