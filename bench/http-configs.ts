@@ -1,0 +1,99 @@
+// The configurations the HTTP load part compares, shared by the load driver and the server child.
+
+export const FRAMEWORKS = ['express', 'fastify', 'hono'] as const;
+export type Framework = (typeof FRAMEWORKS)[number];
+
+/** What authenticates `GET /me`, and through which cache. */
+export const HTTP_CONFIGS = [
+  'baseline',
+  'jose-jwt',
+  'token-memory',
+  'jwt-memory',
+  'token-tiered',
+  'jwt-tiered',
+  'token-redis',
+  'jwt-redis',
+  'token-db',
+] as const;
+export type HttpConfig = (typeof HTTP_CONFIGS)[number];
+
+export interface HttpConfigInfo {
+  readonly label: string;
+  /** Which credentials the load sends. */
+  readonly credentials: 'token' | 'jwt';
+  /** The cache in front of PostgreSQL; `none` reads the database on every request. */
+  readonly cache: 'none' | 'memory' | 'tiered' | 'redis' | 'n/a';
+  readonly description: string;
+}
+
+export const HTTP_CONFIG_INFO: Readonly<Record<HttpConfig, HttpConfigInfo>> = {
+  baseline: {
+    label: 'no authentication',
+    credentials: 'token',
+    cache: 'n/a',
+    description: 'the same route with no authentication at all (the request still carries the header)',
+  },
+  'jose-jwt': {
+    label: 'stateless JWT (jose)',
+    credentials: 'jwt',
+    cache: 'n/a',
+    description: 'a hand-written middleware verifying an HS256 JWT with jose on every request; no session, no revocation',
+  },
+  'token-memory': { label: 'nilva token, in-process', credentials: 'token', cache: 'memory', description: 'MemorySessionCache' },
+  'jwt-memory': { label: 'nilva JWT, in-process', credentials: 'jwt', cache: 'memory', description: 'MemorySessionCache' },
+  'token-tiered': {
+    label: 'nilva token, two-tier',
+    credentials: 'token',
+    cache: 'tiered',
+    description: 'createRedisSessionCache: in-process tier (30 s) in front of Redis',
+  },
+  'jwt-tiered': { label: 'nilva JWT, two-tier', credentials: 'jwt', cache: 'tiered', description: 'createRedisSessionCache' },
+  'token-redis': {
+    label: 'nilva token, Redis only',
+    credentials: 'token',
+    cache: 'redis',
+    description: 'the Redis tier alone (RedisSessionCache): one round trip per request',
+  },
+  'jwt-redis': { label: 'nilva JWT, Redis only', credentials: 'jwt', cache: 'redis', description: 'RedisSessionCache alone' },
+  'token-db': {
+    label: 'nilva token, database every request',
+    credentials: 'token',
+    cache: 'none',
+    description: 'no cache: PostgreSQL is read on every request (for contrast)',
+  },
+};
+
+/** Configurations a quick run keeps. */
+export const QUICK_HTTP_CONFIGS: readonly HttpConfig[] = [
+  'baseline',
+  'jose-jwt',
+  'token-memory',
+  'jwt-memory',
+  'token-tiered',
+  'token-redis',
+  'token-db',
+];
+
+/** What the parent tells a server child on its command line. */
+export interface ServerSpec {
+  readonly framework: Framework;
+  readonly config: HttpConfig;
+  readonly tableName: string;
+  readonly namespace: string;
+}
+
+/** Counters a server child reports after each load. */
+export interface ServerCounters {
+  readonly dbQueries: number;
+  readonly dbWrites: number;
+  readonly redisCommands: number;
+  /** CPU time of the server process, microseconds (user + system). */
+  readonly cpuMicros: number;
+}
+
+export type ServerMessage =
+  | { readonly type: 'ready'; readonly port: number }
+  | { readonly type: 'counters'; readonly counters: ServerCounters }
+  | { readonly type: 'error'; readonly message: string };
+
+export type ParentMessage = { readonly type: 'counters' } | { readonly type: 'close' };

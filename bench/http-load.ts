@@ -1,0 +1,314 @@
+// HTTP load: for each framework, every configuration runs in a server child process of its own
+// (one core for the server, the other for autocannon here), measured in interleaved rounds so
+// that machine noise hits all configurations alike. Ratios are to the baseline of the same round.
+import { type ChildProcess, fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import autocannon, { type AutocannonResult } from 'autocannon';
+import { deleteNamespace, openBenchDatabase, USER_AGENT, uniqueNamespace, waitForQuiet } from './environment.js';
+import {
+  FRAMEWORKS,
+  type Framework,
+  HTTP_CONFIG_INFO,
+  HTTP_CONFIGS,
+  type HttpConfig,
+  type ParentMessage,
+  QUICK_HTTP_CONFIGS,
+  type ServerCounters,
+  type ServerMessage,
+  type ServerSpec,
+} from './http-configs.js';
+import type { BenchOptions } from './options.js';
+import type { HttpCell, HttpResults, HttpRound } from './results.js';
+import { benchManager } from './session-stack.js';
+import { median, quantile } from './stats.js';
+
+const SERVER_ENTRY = fileURLToPath(new URL('./http-server.ts', import.meta.url));
+
+interface RunningServer {
+  readonly config: HttpConfig;
+  readonly namespace: string;
+  readonly child: ChildProcess;
+  readonly port: number;
+  counters(): Promise<ServerCounters>;
+  close(): Promise<void>;
+}
+
+function nextMessage(child: ChildProcess, type: ServerMessage['type'], timeoutMs: number): Promise<ServerMessage> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new Error(`server child: no "${type}" message within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onMessage = (message: ServerMessage) => {
+      if (message.type === type || message.type === 'error') {
+        cleanup();
+        if (message.type === 'error') reject(new Error(`server child failed: ${message.message}`));
+        else resolve(message);
+      }
+    };
+    const onExit = (code: number | null) => {
+      cleanup();
+      reject(new Error(`server child exited (${code}) before "${type}"`));
+    };
+    const cleanup = () => {
+      clearTimeout(timer);
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+    };
+    child.on('message', onMessage);
+    child.once('exit', onExit);
+  });
+}
+
+async function startServer(spec: ServerSpec, options: BenchOptions): Promise<RunningServer> {
+  const execArgv = ['--import', 'tsx'];
+  if (options.profile) {
+    // One directory per server: tsx's loader thread writes a profile of its own next to the main thread's.
+    execArgv.push('--cpu-prof', '--cpu-prof-dir', `${options.profileDir}/${spec.framework}-${spec.config}`);
+  }
+  const child = fork(SERVER_ENTRY, [JSON.stringify(spec)], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const ready = await nextMessage(child, 'ready', 30_000);
+  const port = ready.type === 'ready' ? ready.port : 0;
+  const send = (message: ParentMessage) => child.send(message);
+  return {
+    config: spec.config,
+    namespace: spec.namespace,
+    child,
+    port,
+    async counters() {
+      const reply = nextMessage(child, 'counters', 10_000);
+      send({ type: 'counters' });
+      const message = await reply;
+      if (message.type !== 'counters') throw new Error('unexpected message');
+      return message.counters;
+    },
+    async close() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      send({ type: 'close' });
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/**
+ * One load: `connections` autocannon instances of one connection each, every connection with
+ * its own sessions (a user's requests come one after another, never 50 at once for one
+ * session). Latencies are recorded per response at full precision (autocannon's histogram keeps
+ * whole milliseconds).
+ */
+async function load(
+  port: number,
+  headers: ReadonlyArray<Record<string, string>>,
+  seconds: number,
+  connections: number,
+): Promise<{ ok: number; completed: number; errors: number; latenciesMs: Float64Array; wallMs: number }> {
+  let latencies = new Float64Array(1 << 16);
+  let n = 0;
+  let ok = 0;
+  const started = performance.now();
+  const runs = Array.from({ length: connections }, (_, c) => {
+    const mine = headers.filter((_, i) => i % connections === c);
+    return new Promise<AutocannonResult>((resolve, reject) => {
+      const instance = autocannon(
+        {
+          url: `http://127.0.0.1:${port}`,
+          connections: 1,
+          duration: seconds,
+          requests: (mine.length > 0 ? mine : headers).map((h) => ({ method: 'GET', path: '/me', headers: h })),
+        },
+        (error, result) => (error ? reject(error) : resolve(result)),
+      );
+      instance.on('response', (_client: unknown, statusCode: number, _bytes: number, responseTime: number) => {
+        if (statusCode !== 200) return;
+        ok++;
+        if (n === latencies.length) {
+          const bigger = new Float64Array(latencies.length * 2);
+          bigger.set(latencies);
+          latencies = bigger;
+        }
+        latencies[n++] = responseTime;
+      });
+    });
+  });
+  const results = await Promise.all(runs);
+  return {
+    ok,
+    completed: results.reduce((sum, r) => sum + r.totalCompletedRequests, 0),
+    errors: results.reduce((sum, r) => sum + r.errors, 0),
+    latenciesMs: latencies.subarray(0, n),
+    wallMs: performance.now() - started,
+  };
+}
+
+function headerSets(config: HttpConfig, tokens: readonly string[], accessTokens: readonly string[]): Record<string, string>[] {
+  const credentials = HTTP_CONFIG_INFO[config].credentials;
+  return credentials === 'jwt'
+    ? accessTokens.map((t) => ({ authorization: `Bearer ${t}`, 'user-agent': USER_AGENT }))
+    : tokens.map((t) => ({ authorization: `Token ${t}`, 'user-agent': USER_AGENT }));
+}
+
+/** Runs the HTTP load part and returns every round of every cell, plus the medians. */
+export async function runHttpLoad(options: BenchOptions, log: (line: string) => void): Promise<HttpResults> {
+  const configs = (options.quick ? QUICK_HTTP_CONFIGS : HTTP_CONFIGS).filter(
+    (c) => options.httpConfigs === undefined || options.httpConfigs.includes(c),
+  );
+  if (!configs.includes('baseline')) configs.unshift('baseline');
+  const frameworks = FRAMEWORKS.filter((f) => options.frameworks === undefined || options.frameworks.includes(f));
+  const seconds = options.quick ? 0.5 : options.httpSeconds;
+  const rounds = options.quick ? 3 : options.httpRounds;
+  const warmupSeconds = options.quick ? 0.5 : 2;
+  const connections = 50;
+  const sessionCount = options.quick ? 100 : 500;
+
+  const database = await openBenchDatabase('postgres', { label: 'http' });
+  const cells: HttpRound[] = [];
+  try {
+    // Sessions of users 1..n, created as logins would create them; each has a JWT pair too.
+    const creator = benchManager(database.store, undefined);
+    const tokens: string[] = [];
+    const accessTokens: string[] = [];
+    for (let i = 0; i < sessionCount; i++) {
+      const facts = { userId: i + 1, ip: '127.0.0.1', userAgent: USER_AGENT };
+      tokens.push((await creator.createSession(facts)).token);
+      accessTokens.push((await creator.createSessionWithTokens(facts)).access);
+    }
+    await creator.close();
+    log(`  ${sessionCount} opaque sessions and ${sessionCount} JWT sessions in PostgreSQL table ${database.tableName}`);
+
+    for (const framework of frameworks) {
+      const servers: RunningServer[] = [];
+      try {
+        for (const config of configs) {
+          const spec: ServerSpec = { framework, config, tableName: database.tableName, namespace: uniqueNamespace(`http-${config}`) };
+          servers.push(await startServer(spec, options));
+        }
+        for (const server of servers) {
+          // Every session once (a login would be followed by a request), then load for the JIT.
+          const headers = headerSets(server.config, tokens, accessTokens);
+          for (const h of headers) {
+            const response = await fetch(`http://127.0.0.1:${server.port}/me`, { headers: h });
+            if (response.status !== 200) throw new Error(`${framework}/${server.config}: warm-up answered ${response.status}`);
+            await response.arrayBuffer();
+          }
+          const warm = await load(server.port, headers, warmupSeconds, connections);
+          if (warm.ok === 0) throw new Error(`${framework}/${server.config}: no successful response during warm-up`);
+        }
+        const baseline = servers.find((s) => s.config === 'baseline') as RunningServer;
+        const others = servers.filter((s) => s !== baseline);
+        for (let round = 0; round < rounds; round++) {
+          // Each configuration is measured right next to a baseline measurement (before it in
+          // even rounds, after it in odd ones), in an order rotated from round to round: the
+          // ratio compares two loads a few seconds apart, so a burst of other work on the
+          // machine spoils one pair, not a configuration.
+          const order = others.map((_, i) => others[(i + round) % others.length] as RunningServer);
+          const line: string[] = [];
+          for (const server of order) {
+            const busyBefore = await waitForQuiet(options.quick ? 500 : 3000);
+            const pair = round % 2 === 0 ? [baseline, server] : [server, baseline];
+            const measured: HttpRound[] = [];
+            for (const s of pair) {
+              measured.push(await measure(framework, s, round, headerSets(s.config, tokens, accessTokens), seconds, connections, busyBefore));
+            }
+            const base = measured.find((m) => m.config === 'baseline') as HttpRound;
+            for (const m of measured) {
+              m.ratioToBaseline = m.reqPerSec / base.reqPerSec;
+              m.cpuRatioToBaseline = base.cpuMicrosPerRequest / m.cpuMicrosPerRequest;
+            }
+            cells.push(...measured);
+            const m = measured.find((x) => x.config !== 'baseline') as HttpRound;
+            line.push(`${m.config} ${(m.ratioToBaseline * 100).toFixed(0)}% (cpu ${(m.cpuRatioToBaseline * 100).toFixed(0)}%)`);
+          }
+          log(`  ${framework} round ${round + 1}/${rounds}: ${line.join(', ')}`);
+        }
+      } finally {
+        for (const server of servers) await server.close();
+        for (const server of servers) await deleteNamespace(server.namespace).catch(() => 0);
+      }
+    }
+  } finally {
+    await database.close();
+  }
+
+  const summary: HttpCell[] = [];
+  for (const framework of frameworks) {
+    for (const config of configs) {
+      const rs = cells.filter((c) => c.framework === framework && c.config === config);
+      if (rs.length === 0) continue;
+      summary.push({
+        framework,
+        config,
+        reqPerSec: median(rs.map((r) => r.reqPerSec)),
+        p50Ms: median(rs.map((r) => r.p50Ms)),
+        p99Ms: median(rs.map((r) => r.p99Ms)),
+        ratioToBaseline: median(rs.map((r) => r.ratioToBaseline)),
+        ratioMin: Math.min(...rs.map((r) => r.ratioToBaseline)),
+        ratioMax: Math.max(...rs.map((r) => r.ratioToBaseline)),
+        dbQueriesPerRequest: sumRatio(rs, 'dbQueries'),
+        dbWritesPerRequest: sumRatio(rs, 'dbWrites'),
+        redisCommandsPerRequest: sumRatio(rs, 'redisCommands'),
+        serverCpu: median(rs.map((r) => r.serverCpu)),
+        clientCpu: median(rs.map((r) => r.clientCpu)),
+        cpuMicrosPerRequest: median(rs.map((r) => r.cpuMicrosPerRequest)),
+        cpuRatioToBaseline: median(rs.map((r) => r.cpuRatioToBaseline)),
+        failed: rs.reduce((n, r) => n + r.non200 + r.errors, 0),
+      });
+    }
+  }
+  return {
+    connections,
+    seconds,
+    rounds,
+    warmupSeconds,
+    sessions: sessionCount,
+    frameworks: [...frameworks],
+    configs,
+    measurements: cells,
+    cells: summary,
+  };
+}
+
+function sumRatio(rs: readonly HttpRound[], field: 'dbQueries' | 'dbWrites' | 'redisCommands'): number {
+  const requests = rs.reduce((n, r) => n + r.requests, 0);
+  return requests === 0 ? Number.NaN : rs.reduce((n, r) => n + r[field], 0) / requests;
+}
+
+async function measure(
+  framework: Framework,
+  server: RunningServer,
+  round: number,
+  headers: ReadonlyArray<Record<string, string>>,
+  seconds: number,
+  connections: number,
+  busyBefore: number,
+): Promise<HttpRound> {
+  const before = await server.counters();
+  const clientBefore = process.cpuUsage();
+  const run = await load(server.port, headers, seconds, connections);
+  const client = process.cpuUsage(clientBefore);
+  const after = await server.counters();
+  const wallMicros = run.wallMs * 1000;
+  const latencies = Array.from(run.latenciesMs);
+  return {
+    framework,
+    config: server.config,
+    round,
+    requests: run.ok,
+    reqPerSec: run.ok / (run.wallMs / 1000),
+    p50Ms: quantile(latencies, 0.5),
+    p99Ms: quantile(latencies, 0.99),
+    non200: run.completed - run.ok,
+    errors: run.errors,
+    ratioToBaseline: Number.NaN,
+    dbQueries: after.dbQueries - before.dbQueries,
+    dbWrites: after.dbWrites - before.dbWrites,
+    redisCommands: after.redisCommands - before.redisCommands,
+    serverCpu: (after.cpuMicros - before.cpuMicros) / wallMicros,
+    clientCpu: (client.user + client.system) / wallMicros,
+    cpuMicrosPerRequest: (after.cpuMicros - before.cpuMicros) / Math.max(1, run.ok),
+    cpuRatioToBaseline: Number.NaN,
+    busyBefore,
+  };
+}

@@ -1,0 +1,118 @@
+// Command-line flags of `npm run bench`.
+import { fileURLToPath } from 'node:url';
+import { FRAMEWORKS, type Framework, HTTP_CONFIGS, type HttpConfig } from './http-configs.js';
+
+export const PARTS = ['micro', 'http', 'writes', 'scale', 'propagation'] as const;
+export type Part = (typeof PARTS)[number];
+
+export interface BenchOptions {
+  readonly parts: readonly Part[];
+  /** A shorter run (a few minutes): fewer rounds, shorter loads, scale up to 100 k. */
+  readonly quick: boolean;
+  /** Largest PostgreSQL table of the scale part. */
+  readonly scaleMax: number;
+  readonly httpSeconds: number;
+  readonly httpRounds: number;
+  readonly frameworks: readonly Framework[] | undefined;
+  readonly httpConfigs: readonly HttpConfig[] | undefined;
+  /** Write a V8 CPU profile of every HTTP server child into `profileDir`. */
+  readonly profile: boolean;
+  readonly profileDir: string;
+  /** Where results.json goes (merged with the parts of earlier runs). */
+  readonly outDir: string;
+  /** Write bench/REPORT.md and bench/chart.svg. */
+  readonly report: boolean;
+}
+
+export const USAGE = `npm run bench -- [flags]
+
+  --only PARTS         comma-separated: ${PARTS.join(', ')} (default: all)
+  --quick              a short run (about 3 minutes): fewer rounds, shorter loads, scale up to 100 k
+  --scale-max N        largest PostgreSQL table for the scale part (default 1000000; quick: 100000)
+  --http-seconds S     seconds per measured load (default 1.5; quick: 0.5)
+  --http-rounds N      interleaved rounds (default 8; quick: 3)
+  --frameworks LIST    of ${FRAMEWORKS.join(', ')}
+  --configs LIST       of ${HTTP_CONFIGS.join(', ')} (the baseline always runs)
+  --profile            write a CPU profile of each HTTP server to bench/.out/profiles
+  --no-report          keep bench/REPORT.md and bench/chart.svg as they are
+  --help`;
+
+const benchDir = fileURLToPath(new URL('.', import.meta.url));
+
+function list<T extends string>(flag: string, value: string | undefined, allowed: readonly T[]): T[] {
+  if (value === undefined) throw new Error(`${flag} needs a value`);
+  const items = value.split(',').map((v) => v.trim());
+  for (const item of items) if (!(allowed as readonly string[]).includes(item)) throw new Error(`${flag}: unknown "${item}"`);
+  return items as T[];
+}
+
+function positiveNumber(flag: string, value: string | undefined): number {
+  const n = Number(value);
+  if (value === undefined || !Number.isFinite(n) || n <= 0) throw new Error(`${flag} needs a positive number`);
+  return n;
+}
+
+/** Parses argv (without node and the script). Throws with a message on a bad flag. */
+export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
+  let parts: readonly Part[] = PARTS;
+  let quick = false;
+  let scaleMax: number | undefined;
+  let httpSeconds = 1.5;
+  let httpRounds = 8;
+  let frameworks: Framework[] | undefined;
+  let httpConfigs: HttpConfig[] | undefined;
+  let profile = false;
+  let report = true;
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i] as string;
+    const [name, inline] = flag.includes('=') ? [flag.slice(0, flag.indexOf('=')), flag.slice(flag.indexOf('=') + 1)] : [flag, undefined];
+    const value = () => inline ?? argv[++i];
+    switch (name) {
+      case '--only':
+        parts = list(name, value(), PARTS);
+        break;
+      case '--quick':
+        quick = true;
+        break;
+      case '--scale-max':
+        scaleMax = Math.trunc(positiveNumber(name, value()));
+        break;
+      case '--http-seconds':
+        httpSeconds = positiveNumber(name, value());
+        break;
+      case '--http-rounds':
+        httpRounds = Math.trunc(positiveNumber(name, value()));
+        break;
+      case '--frameworks':
+        frameworks = list(name, value(), FRAMEWORKS);
+        break;
+      case '--configs':
+        httpConfigs = list(name, value(), HTTP_CONFIGS);
+        break;
+      case '--profile':
+        profile = true;
+        break;
+      case '--no-report':
+        report = false;
+        break;
+      case '--help':
+      case '-h':
+        return 'help';
+      default:
+        throw new Error(`unknown flag ${flag}`);
+    }
+  }
+  return {
+    parts,
+    quick,
+    scaleMax: scaleMax ?? (quick ? 100_000 : 1_000_000),
+    httpSeconds,
+    httpRounds,
+    frameworks,
+    httpConfigs,
+    profile,
+    profileDir: `${benchDir}.out/profiles`,
+    outDir: `${benchDir}.out`,
+    report,
+  };
+}

@@ -1,0 +1,476 @@
+// Writes bench/REPORT.md and bench/chart.svg from the measured results. Every figure comes from
+// results.json; the targets are judged here from those figures.
+import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { type Framework, HTTP_CONFIG_INFO, type HttpConfig } from './http-configs.js';
+import type { BenchResults, HttpCell, HttpResults, MicroRow } from './results.js';
+import { formatCount, formatMs, formatNs, formatPercent, median } from './stats.js';
+
+const benchDir = fileURLToPath(new URL('.', import.meta.url));
+
+/** One target of the issue, judged. */
+export interface TargetVerdict {
+  readonly target: string;
+  readonly figure: string;
+  readonly verdict: 'met' | 'missed' | 'not measured';
+}
+
+function cell(http: HttpResults | undefined, framework: Framework, config: HttpConfig): HttpCell | undefined {
+  return http?.cells.find((c) => c.framework === framework && c.config === config);
+}
+
+function roundsOf(http: HttpResults, framework: Framework, config: HttpConfig): number[] {
+  return http.measurements.filter((m) => m.framework === framework && m.config === config).map((m) => m.ratioToBaseline);
+}
+
+export function judgeTargets(results: BenchResults): TargetVerdict[] {
+  const verdicts: TargetVerdict[] = [];
+  const http = results.http;
+  for (const [config, goal, what] of [
+    ['token-memory', 0.85, 'opaque token'],
+    ['jwt-memory', 0.7, 'JWT'],
+  ] as const) {
+    const c = cell(http, 'fastify', config);
+    const target = `Fastify, warm in-process cache, ${what}: ≥ ${goal * 100} % of the unauthenticated baseline's req/s in the same round`;
+    if (c === undefined || http === undefined) {
+      verdicts.push({ target, figure: '—', verdict: 'not measured' });
+      continue;
+    }
+    verdicts.push({
+      target,
+      figure:
+        `${formatPercent(c.ratioToBaseline)} (median of ${roundsOf(http, 'fastify', config).length} rounds; ` +
+        `rounds ${formatPercent(c.ratioMin)}–${formatPercent(c.ratioMax)}; by server CPU per request ${formatPercent(c.cpuRatioToBaseline)})`,
+      verdict: c.ratioToBaseline >= goal ? 'met' : 'missed',
+    });
+  }
+  {
+    const target = 'Two-tier cache, warm: zero database queries and at most one Redis round trip per request';
+    const cells = (http?.cells ?? []).filter((c) => c.config === 'token-tiered' || c.config === 'jwt-tiered');
+    if (cells.length === 0) verdicts.push({ target, figure: '—', verdict: 'not measured' });
+    else {
+      const db = Math.max(...cells.map((c) => c.dbQueriesPerRequest));
+      const redis = Math.max(...cells.map((c) => c.redisCommandsPerRequest));
+      verdicts.push({
+        target,
+        figure: `at most ${db.toFixed(4)} database queries and ${redis.toFixed(4)} Redis commands per request (worst of ${cells.length} framework × scheme cells, all rounds)`,
+        verdict: db === 0 && redis <= 1 ? 'met' : 'missed',
+      });
+    }
+  }
+  {
+    const target = 'Zero network round trips when the in-process tier hits';
+    const rows = (results.micro?.rows ?? []).filter((r) => r.name.includes('in-process tier hit'));
+    if (rows.length === 0) verdicts.push({ target, figure: '—', verdict: 'not measured' });
+    else {
+      const network = Math.max(...rows.map((r) => (r.redisPerOp ?? 0) + (r.dbPerOp ?? 0)));
+      const sync = rows.every((r) => r.synchronous === true);
+      verdicts.push({
+        target,
+        figure: `${network} Redis commands + database statements per authentication over every call of the two-tier hit rows; answered synchronously: ${sync ? 'yes' : 'no'}`,
+        verdict: network === 0 && sync ? 'met' : 'missed',
+      });
+    }
+  }
+  {
+    const w = results.writes;
+    const target = '≤ 1 database write per session per touchIntervalSeconds at steady state';
+    verdicts.push(
+      w === undefined
+        ? { target, figure: '—', verdict: 'not measured' }
+        : {
+            target,
+            figure: `at most ${w.maxRowWritesPerSessionPerInterval} row write per session per ${w.touchIntervalSeconds} s (mean ${w.meanRowWritesPerSessionPerInterval.toFixed(2)}); ${w.writeStatementsPer1000Requests.toFixed(2)} write statements per 1,000 requests`,
+            verdict: w.maxRowWritesPerSessionPerInterval <= 1 ? 'met' : 'missed',
+          },
+    );
+  }
+  {
+    const rows = results.scale?.rows ?? [];
+    const target = 'Cold lookup p99 flat (within 2×) from 10 k to 1 M sessions';
+    const first = rows.find((r) => r.sessions === 10_000);
+    const last = rows.find((r) => r.sessions === 1_000_000);
+    if (first === undefined || last === undefined) {
+      const largest = rows.at(-1);
+      verdicts.push({
+        target,
+        figure:
+          largest === undefined
+            ? '—'
+            : `measured up to ${formatCount(largest.sessions)} sessions only (run without --quick, or with --scale-max 1000000)`,
+        verdict: 'not measured',
+      });
+    } else {
+      const byKey = last.lookupByKey.p99Ms / first.lookupByKey.p99Ms;
+      const byId = last.lookupById.p99Ms / first.lookupById.p99Ms;
+      verdicts.push({
+        target,
+        figure:
+          `by token hash ${formatMs(first.lookupByKey.p99Ms)} → ${formatMs(last.lookupByKey.p99Ms)} (×${byKey.toFixed(2)}); ` +
+          `by session id ${formatMs(first.lookupById.p99Ms)} → ${formatMs(last.lookupById.p99Ms)} (×${byId.toFixed(2)})`,
+        verdict: byKey <= 2 && byId <= 2 ? 'met' : 'missed',
+      });
+    }
+  }
+  {
+    const p = results.propagation;
+    const target = 'Revocation propagation p99 < 50 ms between two instances';
+    verdicts.push(
+      p === undefined
+        ? { target, figure: '—', verdict: 'not measured' }
+        : {
+            target,
+            figure: `p99 ${formatMs(p.endToEnd.p99Ms)} (p50 ${formatMs(p.endToEnd.p50Ms)}) over ${p.received}/${p.revocations} revocations, database write included; accepted after the message: ${p.acceptedAfterRevoke}`,
+            verdict: p.received === p.revocations && p.endToEnd.p99Ms < 50 && p.acceptedAfterRevoke === 0 ? 'met' : 'missed',
+          },
+    );
+  }
+  return verdicts;
+}
+
+// ---------------------------------------------------------------------------------------
+// SVG chart: ratio to the baseline, per framework and configuration.
+
+const COLORS: Readonly<Record<HttpConfig, string>> = {
+  baseline: '#9e9e9e',
+  'jose-jwt': '#c0504d',
+  'token-memory': '#1f77b4',
+  'jwt-memory': '#4a9fd8',
+  'token-tiered': '#2ca02c',
+  'jwt-tiered': '#72c472',
+  'token-redis': '#ff7f0e',
+  'jwt-redis': '#ffb066',
+  'token-db': '#7f3c8d',
+};
+
+function escapeXml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+export function renderChart(http: HttpResults): string {
+  const barHeight = 16;
+  const gap = 4;
+  const groupGap = 26;
+  const left = 250;
+  const width = 820;
+  const plotWidth = width - left - 70;
+  const maxRatio = Math.max(1.1, ...http.cells.map((c) => c.ratioToBaseline));
+  const x = (ratio: number) => left + (ratio / maxRatio) * plotWidth;
+  let y = 56;
+  const parts: string[] = [];
+  for (const framework of http.frameworks) {
+    const cells = http.configs.map((config) => cell(http, framework, config)).filter((c): c is HttpCell => c !== undefined);
+    parts.push(`<text x="10" y="${y + 12}" font-weight="bold" font-size="13">${framework}</text>`);
+    y += 20;
+    for (const c of cells) {
+      const w = Math.max(1, x(c.ratioToBaseline) - left);
+      const reqs = formatCount(c.reqPerSec);
+      parts.push(
+        `<text x="${left - 8}" y="${y + 12}" text-anchor="end" font-size="12">${escapeXml(HTTP_CONFIG_INFO[c.config].label)}</text>`,
+        `<rect x="${left}" y="${y}" width="${w.toFixed(1)}" height="${barHeight}" fill="${COLORS[c.config]}"><title>${escapeXml(
+          `${framework}, ${HTTP_CONFIG_INFO[c.config].label}: ${reqs} req/s, ${formatPercent(c.ratioToBaseline)} of baseline (rounds ${formatPercent(c.ratioMin)}–${formatPercent(c.ratioMax)})`,
+        )}</title></rect>`,
+        `<line x1="${x(c.ratioMin).toFixed(1)}" x2="${x(c.ratioMax).toFixed(1)}" y1="${y + barHeight / 2}" y2="${y + barHeight / 2}" stroke="#333" stroke-width="1"/>`,
+        `<text x="${(left + w + 6).toFixed(1)}" y="${y + 12}" font-size="11">${(c.ratioToBaseline * 100).toFixed(0)} % · ${reqs}/s</text>`,
+      );
+      y += barHeight + gap;
+    }
+    y += groupGap - gap;
+  }
+  const height = y + 30;
+  const guides = [
+    [1, '100 %'],
+    [0.85, 'token target 85 %'],
+    [0.7, 'JWT target 70 %'],
+  ] as const;
+  const guideLines = guides.map(
+    ([ratio, label]) =>
+      `<line x1="${x(ratio).toFixed(1)}" x2="${x(ratio).toFixed(1)}" y1="44" y2="${height - 24}" stroke="#555" stroke-dasharray="4 3" stroke-width="1"/>` +
+      `<text x="${x(ratio).toFixed(1)}" y="${height - 10}" text-anchor="middle" font-size="10" fill="#555">${label}</text>`,
+  );
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, -apple-system, Segoe UI, sans-serif">`,
+    `<rect width="100%" height="100%" fill="#fff"/>`,
+    `<text x="10" y="22" font-size="15" font-weight="bold">Throughput relative to no authentication (median of ${http.rounds} interleaved rounds)</text>`,
+    `<text x="10" y="38" font-size="11" fill="#444">GET /me, ${http.connections} connections, ${http.seconds} s per measurement; whiskers: lowest and highest round</text>`,
+    ...guideLines,
+    ...parts,
+    '</svg>',
+    '',
+  ].join('\n');
+}
+
+// ---------------------------------------------------------------------------------------
+// Markdown
+
+function table(header: readonly string[], rows: ReadonlyArray<readonly string[]>, align?: readonly ('l' | 'r')[]): string {
+  const sep = header.map((_, i) => ((align?.[i] ?? 'l') === 'r' ? '---:' : '---'));
+  return [header, sep, ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
+}
+
+function perOp(value: number | undefined): string {
+  if (value === undefined) return '';
+  return Number.isInteger(value) ? String(value) : value.toFixed(3);
+}
+
+function microSection(rows: readonly MicroRow[]): string {
+  const groups = [...new Set(rows.map((r) => r.group))];
+  return groups
+    .map((group) => {
+      const body = rows
+        .filter((r) => r.group === group)
+        .map((r) => [
+          r.name + (r.note === undefined ? '' : ` — ${r.note}`),
+          formatNs(r.avgNs),
+          formatNs(r.p50Ns),
+          formatNs(r.p99Ns),
+          perOp(r.dbPerOp),
+          perOp(r.redisPerOp),
+          r.synchronous === undefined ? '' : r.synchronous ? 'yes' : 'no',
+        ]);
+      return `### ${group}\n\n${table(['operation', 'avg', 'p50', 'p99', 'DB stmts/op', 'Redis cmds/op', 'sync'], body, ['l', 'r', 'r', 'r', 'r', 'r', 'l'])}`;
+    })
+    .join('\n\n');
+}
+
+function httpSection(http: HttpResults): string {
+  const out: string[] = [];
+  for (const framework of http.frameworks) {
+    const rows = http.configs
+      .map((config) => cell(http, framework, config))
+      .filter((c): c is HttpCell => c !== undefined)
+      .map((c) => [
+        HTTP_CONFIG_INFO[c.config].label,
+        formatCount(c.reqPerSec),
+        formatPercent(c.ratioToBaseline),
+        `${formatPercent(c.ratioMin)}–${formatPercent(c.ratioMax)}`,
+        formatPercent(c.cpuRatioToBaseline),
+        c.cpuMicrosPerRequest.toFixed(1),
+        c.p50Ms.toFixed(2),
+        c.p99Ms.toFixed(2),
+        c.dbQueriesPerRequest.toFixed(4),
+        c.redisCommandsPerRequest.toFixed(4),
+        String(c.failed),
+      ]);
+    out.push(
+      `### ${framework}\n\n${table(
+        [
+          'configuration',
+          'req/s',
+          'ratio to baseline',
+          'rounds (min–max)',
+          'by CPU/request',
+          'server CPU µs/req',
+          'p50 ms',
+          'p99 ms',
+          'DB queries/req',
+          'Redis cmds/req',
+          'non-200',
+        ],
+        rows,
+        ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+      )}`,
+    );
+  }
+  const fastifyRounds = (['token-memory', 'jwt-memory', 'jose-jwt'] as const)
+    .filter((c) => http.configs.includes(c))
+    .map((c) => [
+      HTTP_CONFIG_INFO[c].label,
+      roundsOf(http, 'fastify', c)
+        .map((r) => `${(r * 100).toFixed(0)} %`)
+        .join(', '),
+    ]);
+  if (http.frameworks.includes('fastify') && fastifyRounds.length > 0) {
+    out.push(
+      `Every Fastify round, for the targets (ratio to that round's baseline):\n\n${table(['configuration', 'rounds'], fastifyRounds)}`,
+    );
+  }
+  const busy = http.measurements.map((m) => m.busyBefore).filter((b) => Number.isFinite(b));
+  if (busy.length > 0) {
+    out.push(
+      `Other work on the machine just before each measurement (share of both cores busy while the benchmark was idle): ` +
+        `median ${formatPercent(median(busy))}, highest ${formatPercent(Math.max(...busy))}. ` +
+        `Median server CPU use during a measurement: ${formatPercent(median(http.measurements.map((m) => m.serverCpu)))} of one core; load generator ${formatPercent(median(http.measurements.map((m) => m.clientCpu)))}.`,
+    );
+  }
+  return out.join('\n\n');
+}
+
+export function renderReport(results: BenchResults): string {
+  const m = results.machine;
+  const verdicts = judgeTargets(results);
+  const runs = results.partRuns ?? {};
+  const lines: string[] = [];
+  lines.push('# nilva-session benchmarks', '');
+  lines.push(
+    `Generated by \`${results.command}\` (bench/run.ts); every figure below was measured by that run${
+      Object.values(runs).some((r) => r !== undefined && r.measuredAt.slice(0, 13) !== results.startedAt.slice(0, 13))
+        ? ' or by the earlier run named in the parts table'
+        : ''
+    }. Reproduce with \`npm run bench\` (about 15 minutes) or \`npm run bench -- --quick\` (about 3 minutes).`,
+    '',
+  );
+  lines.push(
+    table(
+      ['machine', ''],
+      [
+        ['Node.js', `${m.node} (V8 ${m.v8})`],
+        ['CPU', `${m.cores} cores, ${m.cpuModel}`],
+        ['memory', `${m.memoryGiB} GiB`],
+        ['platform', m.platform],
+        ['services', 'PostgreSQL, MariaDB and Redis on 127.0.0.1 (DESIGN §8); SQLite in memory'],
+        ['run', `${results.startedAt}${results.quick ? ', --quick' : ''}, ${results.durationSeconds} s`],
+      ],
+    ),
+    '',
+  );
+  const partRows = Object.entries(runs).map(([part, r]) => [
+    part,
+    r?.measuredAt ?? '',
+    r?.quick ? 'quick' : 'full',
+    `${r?.seconds ?? ''} s`,
+  ]);
+  if (partRows.length > 0) lines.push(table(['part', 'measured at', 'mode', 'took'], partRows), '');
+
+  lines.push('## Targets', '');
+  lines.push(
+    table(
+      ['target', 'measured', 'verdict'],
+      verdicts.map((v) => [v.target, v.figure, v.verdict === 'met' ? '**met**' : v.verdict === 'missed' ? '**missed**' : v.verdict]),
+    ),
+    '',
+  );
+
+  if (results.http !== undefined) {
+    const h = results.http;
+    lines.push('## HTTP load', '');
+    lines.push(
+      `![ratio to baseline](chart.svg)`,
+      '',
+      `\`GET /me\` answering \`{"user": …}\`, on each of Express 5, Fastify 5 and Hono (node-server). Each configuration runs in a server ` +
+        `process of its own on 127.0.0.1; the load generator (autocannon 9, ${h.connections} connections, each with its own ` +
+        `sessions out of ${h.sessions}, requests carrying the sessions' User-Agent) runs in the benchmark process, so server and load generator each ` +
+        `have a core. Per framework: every session is requested once and every server is loaded for ${h.warmupSeconds} s (JIT, caches), then ${h.rounds} rounds; ` +
+        `in each round every configuration is measured for ${h.seconds} s, in an order rotated from round to round, after waiting ` +
+        `for the machine to be quiet. A configuration's ratio is its req/s over the baseline's req/s of the same round; ` +
+        `the tables give the median over rounds. "By CPU/request" is the baseline's server CPU time per request over this ` +
+        `configuration's: the ratio a saturated server would show, and less sensitive to other work on the machine. ` +
+        `PostgreSQL is the store behind every nilva configuration; DB queries and Redis commands are counted in the server process ` +
+        `(Kysely's query log, the Redis client's sendCommand) and divided by the 200 responses.`,
+      '',
+      table(
+        ['configuration', 'what it is'],
+        h.configs.map((c) => [HTTP_CONFIG_INFO[c].label, HTTP_CONFIG_INFO[c].description]),
+      ),
+      '',
+      httpSection(h),
+      '',
+    );
+  }
+
+  if (results.micro !== undefined) {
+    lines.push('## Per operation', '');
+    lines.push(
+      'mitata for repeatable operations; cold rows walk sessions that this process has never seen (one sample each, after 20 unmeasured ones). ' +
+        'Warm rows call `SessionApi.authenticate`, which is what every integration calls per request. ' +
+        '"sync" says whether it answered without a promise. Statements and Redis commands are counted over every call of the row.',
+      '',
+      microSection(results.micro.rows),
+      '',
+    );
+  }
+
+  if (results.writes !== undefined) {
+    const w = results.writes;
+    lines.push('## Writes at steady state', '');
+    lines.push(
+      `${formatCount(w.requests)} authenticated requests from ${w.sessions} sessions (${w.requestsPerSessionPerSecond} requests per session per second, logins spread over one touch interval) ` +
+        `over ${w.simulatedSeconds / 60} minutes of simulated time (an injected clock), against ${w.store}; the touch buffer flushed every simulated second (its default). ` +
+        `touchIntervalSeconds = ${w.touchIntervalSeconds}.`,
+      '',
+      table(
+        ['measure', 'value'],
+        [
+          ['write statements', `${w.writeStatements} (${w.writeStatementsPer1000Requests.toFixed(2)} per 1,000 requests)`],
+          ['all statements (reads included)', String(w.statements)],
+          ['`last_online` row writes', `${w.rowWrites} (${w.rowWritesPer1000Requests.toFixed(2)} per 1,000 requests)`],
+          [
+            'row writes per session per touch interval',
+            `at most ${w.maxRowWritesPerSessionPerInterval}, mean ${w.meanRowWritesPerSessionPerInterval.toFixed(2)}`,
+          ],
+          ['largest `last_online` lag at the end', `${w.maxLastOnlineLagSeconds.toFixed(1)} s`],
+        ],
+      ),
+      '',
+    );
+  }
+
+  if (results.scale !== undefined) {
+    const s = results.scale;
+    lines.push('## Scale (PostgreSQL)', '');
+    lines.push(
+      'Sessions bulk-inserted with `generate_series` (five per user, one in five expired), then `ANALYZE`. Cold lookups authenticate a ' +
+        'session this process has not cached (store read, user load, cache fill), each session once. Purge: `purgeExpired({ batchSize: 1000 })` of the expired fifth.',
+      '',
+      table(
+        ['sessions', 'table + indexes', 'insert', 'by token hash p50', 'p99', 'by session id p50', 'p99', 'purged', 'purge rows/s'],
+        s.rows.map((r) => [
+          formatCount(r.sessions),
+          `${r.tableMiB.toFixed(0)} MiB`,
+          `${r.insertSeconds.toFixed(1)} s`,
+          formatMs(r.lookupByKey.p50Ms),
+          formatMs(r.lookupByKey.p99Ms),
+          formatMs(r.lookupById.p50Ms),
+          formatMs(r.lookupById.p99Ms),
+          `${formatCount(r.purge.deleted)} in ${r.purge.seconds.toFixed(2)} s`,
+          formatCount(r.purge.rowsPerSecond),
+        ]),
+        ['r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+      ),
+      '',
+      `Memory: ${formatCount(s.memory.sessions)} sessions in \`MemorySessionCache\` take ${(s.memory.heapBytes / 2 ** 20).toFixed(1)} MiB of heap ` +
+        `(${Math.round(s.memory.bytesPerSession)} bytes each: the entry with its own id, hash, IP and User-Agent strings, a small user object, and the LRU and id-index bookkeeping).`,
+      '',
+    );
+  }
+
+  if (results.propagation !== undefined) {
+    const p = results.propagation;
+    lines.push('## Revocation propagation', '');
+    lines.push(
+      'Two instances, each a process with its own `createRedisSessionCache` on one namespace and one PostgreSQL table. Instance B ' +
+        'authenticates every session once (they sit in its in-process tier); instance A then revokes them one at a time. The time ' +
+        "is from the start of A's `revokeSession` (its database write included) until B's cache has dropped the session; B then " +
+        'authenticates the token again and must refuse it.',
+      '',
+      table(
+        ['measure', 'p50', 'p99', 'max'],
+        [
+          ['revokeSession start → B dropped it', formatMs(p.endToEnd.p50Ms), formatMs(p.endToEnd.p99Ms), formatMs(p.endToEnd.maxMs)],
+          [
+            'database write done → B dropped it',
+            formatMs(p.afterStoreWrite.p50Ms),
+            formatMs(p.afterStoreWrite.p99Ms),
+            formatMs(p.afterStoreWrite.maxMs),
+          ],
+        ],
+      ),
+      '',
+      `${p.received} of ${p.revocations} revocations arrived; B accepted ${p.acceptedAfterRevoke} of them afterwards.`,
+      '',
+    );
+  }
+  return `${lines.join('\n').trimEnd()}\n`;
+}
+
+/** Writes bench/REPORT.md and, with HTTP results, bench/chart.svg. Returns the files written. */
+export function writeReport(results: BenchResults): string[] {
+  const written: string[] = [];
+  writeFileSync(`${benchDir}REPORT.md`, renderReport(results));
+  written.push('bench/REPORT.md');
+  if (results.http !== undefined) {
+    writeFileSync(`${benchDir}chart.svg`, renderChart(results.http));
+    written.push('bench/chart.svg');
+  }
+  return written;
+}

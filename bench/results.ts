@@ -1,0 +1,161 @@
+// The shape of bench/.out/results.json: what each part measured, for the report.
+import type { MachineFacts } from './environment.js';
+import type { Framework, HttpConfig } from './http-configs.js';
+
+/** One micro-benchmark: nanoseconds per operation (mitata). */
+export interface MicroRow {
+  readonly group: string;
+  readonly name: string;
+  readonly avgNs: number;
+  readonly p50Ns: number;
+  readonly p99Ns: number;
+  /** Whether `authenticate` answered without a promise (warm in-process rows). */
+  readonly synchronous?: boolean | undefined;
+  /** Redis commands and database statements per operation, counted during the run. */
+  readonly redisPerOp?: number | undefined;
+  readonly dbPerOp?: number | undefined;
+  readonly note?: string | undefined;
+}
+
+export interface MicroResults {
+  readonly rows: MicroRow[];
+}
+
+/** One configuration of one framework in one round. */
+export interface HttpRound {
+  readonly framework: Framework;
+  readonly config: HttpConfig;
+  readonly round: number;
+  /** 200 responses. */
+  readonly requests: number;
+  readonly reqPerSec: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly non200: number;
+  readonly errors: number;
+  ratioToBaseline: number;
+  readonly dbQueries: number;
+  readonly dbWrites: number;
+  readonly redisCommands: number;
+  /** Server process CPU time over wall time (1 = one core busy). */
+  readonly serverCpu: number;
+  /** Load generator CPU time over wall time. */
+  readonly clientCpu: number;
+  /** Server CPU time per 200 response, microseconds. */
+  readonly cpuMicrosPerRequest: number;
+  /** The same round's baseline CPU per request over this one's: the throughput ratio a saturated server would show. */
+  cpuRatioToBaseline: number;
+  /** Fraction of the machine's CPU busy with other work just before the measurement (see waitForQuiet). */
+  readonly busyBefore: number;
+}
+
+/** Medians over the rounds of one configuration of one framework. */
+export interface HttpCell {
+  readonly framework: Framework;
+  readonly config: HttpConfig;
+  readonly reqPerSec: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  /** Median over rounds of (req/s ÷ the same round's baseline req/s). */
+  readonly ratioToBaseline: number;
+  readonly ratioMin: number;
+  readonly ratioMax: number;
+  readonly dbQueriesPerRequest: number;
+  readonly dbWritesPerRequest: number;
+  readonly redisCommandsPerRequest: number;
+  readonly serverCpu: number;
+  readonly clientCpu: number;
+  readonly cpuMicrosPerRequest: number;
+  /** Median over rounds of (baseline CPU per request ÷ this CPU per request). */
+  readonly cpuRatioToBaseline: number;
+  /** Non-200 responses and socket errors over all rounds (should be 0). */
+  readonly failed: number;
+}
+
+export interface HttpResults {
+  readonly connections: number;
+  readonly seconds: number;
+  readonly rounds: number;
+  readonly warmupSeconds: number;
+  readonly sessions: number;
+  readonly frameworks: Framework[];
+  readonly configs: HttpConfig[];
+  readonly measurements: HttpRound[];
+  readonly cells: HttpCell[];
+}
+
+export interface WritesResults {
+  readonly store: string;
+  readonly sessions: number;
+  readonly requests: number;
+  readonly requestsPerSessionPerSecond: number;
+  readonly simulatedSeconds: number;
+  readonly touchIntervalSeconds: number;
+  readonly flushIntervalSeconds: number;
+  /** Statements that changed rows (UPDATE/INSERT/DELETE), and all statements. */
+  readonly writeStatements: number;
+  readonly statements: number;
+  /** Session rows whose last_online was written, summed over flushes. */
+  readonly rowWrites: number;
+  readonly writeStatementsPer1000Requests: number;
+  readonly rowWritesPer1000Requests: number;
+  /** The most row writes any one session got per touch interval. */
+  readonly maxRowWritesPerSessionPerInterval: number;
+  /** Row writes over sessions × intervals. */
+  readonly meanRowWritesPerSessionPerInterval: number;
+  /** The last_online lag observed: now − stored last_online, at the end, worst session (s). */
+  readonly maxLastOnlineLagSeconds: number;
+}
+
+export interface ScaleRow {
+  readonly sessions: number;
+  readonly insertSeconds: number;
+  readonly tableMiB: number;
+  readonly lookupByKey: { readonly p50Ms: number; readonly p99Ms: number; readonly samples: number };
+  readonly lookupById: { readonly p50Ms: number; readonly p99Ms: number; readonly samples: number };
+  readonly purge: { readonly deleted: number; readonly seconds: number; readonly rowsPerSecond: number; readonly batches: number };
+}
+
+export interface MemoryRow {
+  readonly sessions: number;
+  readonly heapBytes: number;
+  readonly bytesPerSession: number;
+  readonly rssBytes: number;
+}
+
+export interface ScaleResults {
+  readonly rows: ScaleRow[];
+  readonly memory: MemoryRow;
+}
+
+export interface PropagationResults {
+  readonly revocations: number;
+  readonly received: number;
+  /** From the revoking call's start (database write included) until the other instance dropped the session. */
+  readonly endToEnd: { readonly p50Ms: number; readonly p99Ms: number; readonly maxMs: number };
+  /** From the database write's end (when the revoke is published) until the other instance dropped it. */
+  readonly afterStoreWrite: { readonly p50Ms: number; readonly p99Ms: number; readonly maxMs: number };
+  /** Requests that the other instance still accepted after it was told (must be 0). */
+  readonly acceptedAfterRevoke: number;
+}
+
+export interface PartRun {
+  readonly measuredAt: string;
+  readonly quick: boolean;
+  readonly seconds: number;
+}
+
+export interface BenchResults {
+  readonly machine: MachineFacts;
+  readonly command: string;
+  readonly quick: boolean;
+  readonly startedAt: string;
+  readonly durationSeconds: number;
+  /** When each part was measured (parts of earlier runs are kept until run again). */
+  partRuns?: Partial<Record<'micro' | 'http' | 'writes' | 'scale' | 'propagation', PartRun>>;
+  readonly micro?: MicroResults;
+  readonly http?: HttpResults;
+  readonly writes?: WritesResults;
+  readonly scale?: ScaleResults;
+  readonly propagation?: PropagationResults;
+}
