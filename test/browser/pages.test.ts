@@ -1,5 +1,7 @@
 // The demo's web pages in a real Chromium: sign-in, "your devices", the admin pages, CSRF and
-// escaping as a browser meets them. Writes the README's screenshots to docs/screenshots/.
+// escaping as a browser meets them. Takes the README's screenshots: into .test-results/screenshots/
+// on every run, and into docs/screenshots/ (the committed ones) with NILVA_UPDATE_SCREENSHOTS=1
+// (`npm run screenshots`), so that a test run does not leave the tree changed.
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,7 +14,9 @@ import { type RunningDemo, startDemo } from '../../examples/demo/demo-app.js';
 import { DESKTOP_CHROME, launchChromium } from '../helpers/browser.js';
 import { Client } from '../helpers/http-client.js';
 
-const SCREENSHOTS = fileURLToPath(new URL('../../docs/screenshots/', import.meta.url));
+const SCREENSHOTS = fileURLToPath(
+  new URL(process.env.NILVA_UPDATE_SCREENSHOTS === '1' ? '../../docs/screenshots/' : '../../.test-results/screenshots/', import.meta.url),
+);
 const IPHONE =
   'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1';
 const WINDOWS_FIREFOX = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:125.0) Gecko/20100101 Firefox/125.0';
