@@ -331,15 +331,9 @@ export class SessionManager<TUser = unknown> {
       await this.#end([row.id], 'idle_timeout', undefined).catch(() => undefined);
       return this.#fail('ERR_SESSION_IDLE', messages.idle);
     }
-    let user: unknown;
-    try {
-      user = await this.#loadUser(row.userId);
-    } catch (error) {
-      return { ok: false, error: storeUnavailable(error) };
-    }
-    if (user === null || user === undefined || !this.#isUserActive(user)) {
-      return this.#fail('ERR_USER_INACTIVE', messages.userInactive);
-    }
+    const user = await this.#activeUser(row.userId);
+    if (user instanceof SessionError) return { ok: false, error: user };
+    if (user === undefined) return this.#fail('ERR_USER_INACTIVE', messages.userInactive);
     const entry: CachedSession = {
       id: row.id,
       userId: row.userId,
@@ -357,6 +351,20 @@ export class SessionManager<TUser = unknown> {
       if (ttl > 0) await this.#cacheWrite(() => (this.#cache as SessionCache).set(outcome.session, ttl, epoch));
     }
     return outcome;
+  }
+
+  /**
+   * The session's user through `loadUser`: the user when it may still authenticate, `undefined`
+   * when it is inactive or gone, a `SessionError` (503) when it could not be loaded.
+   */
+  async #activeUser(userId: UserId): Promise<unknown> {
+    let user: unknown;
+    try {
+      user = await this.#loadUser(userId);
+    } catch (error) {
+      return storeUnavailable(error);
+    }
+    return user === null || user === undefined || !this.#isUserActive(user) ? undefined : user;
   }
 
   /** The checks shared by hits and misses once the session is known to be alive. */
@@ -481,15 +489,9 @@ export class SessionManager<TUser = unknown> {
       const checked = await this.#checkRefresh(jwt, refreshToken);
       if (!checked.ok) return checked;
       const { row, jti } = checked;
-      let user: unknown;
-      try {
-        user = await this.#loadUser(row.userId);
-      } catch (error) {
-        return { ok: false, error: storeUnavailable(error) };
-      }
-      if (user === null || user === undefined || !this.#isUserActive(user)) {
-        return this.#fail('ERR_NO_ACTIVE_ACCOUNT', messages.noActiveAccount);
-      }
+      const user = await this.#activeUser(row.userId);
+      if (user instanceof SessionError) return { ok: false, error: user };
+      if (user === undefined) return this.#fail('ERR_NO_ACTIVE_ACCOUNT', messages.noActiveAccount);
       if (!jwt.config.rotateRefreshTokens) {
         return { ok: true, access: await jwt.issueAccess({ userId: row.userId, sessionId: row.id }) };
       }

@@ -2,6 +2,7 @@ import type { TLSSocket } from 'node:tls';
 import type { Request, RequestHandler, Response } from 'express';
 import { MAX_PAGE_BODY_BYTES, type PageRequest, type PageResponse } from '../admin/page-request.js';
 import type { SessionPages } from '../admin/session-pages.js';
+import { readStream } from './read-stream.js';
 
 /**
  * Express 5 middleware serving the pages (sign-in, your devices, admin) of
@@ -79,17 +80,5 @@ function readBody(req: Request): Promise<string | undefined | null> {
       return Promise.resolve(form.toString());
     }
   }
-  if (req.readableEnded) return Promise.resolve(undefined);
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let tooLarge = false;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_PAGE_BODY_BYTES) tooLarge = true;
-      else chunks.push(chunk);
-    });
-    req.on('end', () => resolve(tooLarge ? null : size === 0 ? undefined : Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
+  return readStream(req, MAX_PAGE_BODY_BYTES);
 }

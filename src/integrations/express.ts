@@ -5,6 +5,7 @@ import type { ApiRequest, ApiResponse } from '../http/api-types.js';
 import { json } from '../http/error-responses.js';
 import { MAX_BODY_BYTES, type SessionApi } from '../http/session-api.js';
 import type { NilvaContext } from './nilva-context.js';
+import { readStream } from './read-stream.js';
 
 declare global {
   namespace Express {
@@ -107,17 +108,5 @@ function readBody(req: Request): Promise<string | undefined | null> {
     if (Buffer.isBuffer(parsed)) return Promise.resolve(parsed.toString('utf8'));
     return Promise.resolve(JSON.stringify(parsed));
   }
-  if (req.readableEnded) return Promise.resolve(undefined);
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let tooLarge = false;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) tooLarge = true;
-      else chunks.push(chunk);
-    });
-    req.on('end', () => resolve(tooLarge ? null : size === 0 ? undefined : Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
+  return readStream(req, MAX_BODY_BYTES);
 }
