@@ -6,6 +6,8 @@ export type Framework = (typeof FRAMEWORKS)[number];
 /** What authenticates `GET /me`, and through which cache. */
 export const HTTP_CONFIGS = [
   'baseline',
+  'noop-hook',
+  'minimal-hook',
   'jose-jwt',
   'token-memory',
   'jwt-memory',
@@ -32,6 +34,19 @@ export const HTTP_CONFIG_INFO: Readonly<Record<HttpConfig, HttpConfigInfo>> = {
     credentials: 'token',
     cache: 'n/a',
     description: 'the same route with no authentication at all (the request still carries the header)',
+  },
+  'noop-hook': {
+    label: 'empty auth hook',
+    credentials: 'token',
+    cache: 'n/a',
+    description: 'a middleware / preHandler that only passes the request on: what the framework charges for a hook',
+  },
+  'minimal-hook': {
+    label: 'hand-written sha256 + Map',
+    credentials: 'token',
+    cache: 'n/a',
+    description:
+      'the least a token check can do: an async middleware / preHandler hashing the token (createHash) and looking it up in a Map (no expiry, user agent or revocation checks)',
   },
   'jose-jwt': {
     label: 'stateless JWT (jose)',
@@ -66,11 +81,10 @@ export const HTTP_CONFIG_INFO: Readonly<Record<HttpConfig, HttpConfigInfo>> = {
 /** Configurations a quick run keeps. */
 export const QUICK_HTTP_CONFIGS: readonly HttpConfig[] = [
   'baseline',
-  'jose-jwt',
+  'minimal-hook',
   'token-memory',
   'jwt-memory',
   'token-tiered',
-  'token-redis',
   'token-db',
 ];
 

@@ -1,7 +1,8 @@
 // HTTP load: for each framework, every configuration runs in a server child process of its own
 // (one core for the server, the other for autocannon here), measured in interleaved rounds so
 // that machine noise hits all configurations alike. Ratios are to the baseline of the same round.
-import { type ChildProcess, fork } from 'node:child_process';
+import { type ChildProcess, execFileSync, fork } from 'node:child_process';
+import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import autocannon, { type AutocannonResult } from 'autocannon';
 import { deleteNamespace, openBenchDatabase, USER_AGENT, uniqueNamespace, waitForQuiet } from './environment.js';
@@ -60,6 +61,20 @@ function nextMessage(child: ChildProcess, type: ServerMessage['type'], timeoutMs
   });
 }
 
+/**
+ * Pins every thread of a process to the given CPUs (Linux `taskset`); returns whether it could.
+ * The servers get core 1 and the load generator core 0, so the scheduler never puts both on one
+ * core for a measurement and the next measurement on two.
+ */
+export function pinToCpus(pid: number, cpus: string): boolean {
+  try {
+    execFileSync('taskset', ['-a', '-cp', cpus, String(pid)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 async function startServer(spec: ServerSpec, options: BenchOptions): Promise<RunningServer> {
   const execArgv = ['--import', 'tsx'];
   if (options.profile) {
@@ -68,6 +83,7 @@ async function startServer(spec: ServerSpec, options: BenchOptions): Promise<Run
   }
   const child = fork(SERVER_ENTRY, [JSON.stringify(spec)], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const ready = await nextMessage(child, 'ready', 30_000);
+  if (child.pid !== undefined) pinToCpus(child.pid, '1');
   const port = ready.type === 'ready' ? ready.port : 0;
   const send = (message: ParentMessage) => child.send(message);
   return {
@@ -104,10 +120,11 @@ async function load(
   headers: ReadonlyArray<Record<string, string>>,
   seconds: number,
   connections: number,
-): Promise<{ ok: number; completed: number; errors: number; latenciesMs: Float64Array; wallMs: number }> {
+): Promise<{ ok: number; other: number; errors: number; latenciesMs: Float64Array; wallMs: number }> {
   let latencies = new Float64Array(1 << 16);
   let n = 0;
   let ok = 0;
+  let other = 0;
   const started = performance.now();
   const runs = Array.from({ length: connections }, (_, c) => {
     const mine = headers.filter((_, i) => i % connections === c);
@@ -122,7 +139,10 @@ async function load(
         (error, result) => (error ? reject(error) : resolve(result)),
       );
       instance.on('response', (_client: unknown, statusCode: number, _bytes: number, responseTime: number) => {
-        if (statusCode !== 200) return;
+        if (statusCode !== 200) {
+          other++;
+          return;
+        }
         ok++;
         if (n === latencies.length) {
           const bigger = new Float64Array(latencies.length * 2);
@@ -136,7 +156,7 @@ async function load(
   const results = await Promise.all(runs);
   return {
     ok,
-    completed: results.reduce((sum, r) => sum + r.totalCompletedRequests, 0),
+    other,
     errors: results.reduce((sum, r) => sum + r.errors, 0),
     latenciesMs: latencies.subarray(0, n),
     wallMs: performance.now() - started,
@@ -157,14 +177,19 @@ export async function runHttpLoad(options: BenchOptions, log: (line: string) => 
   );
   if (!configs.includes('baseline')) configs.unshift('baseline');
   const frameworks = FRAMEWORKS.filter((f) => options.frameworks === undefined || options.frameworks.includes(f));
-  const seconds = options.quick ? 0.5 : options.httpSeconds;
-  const rounds = options.quick ? 3 : options.httpRounds;
+  // autocannon stops on its one-second tick: shorter loads last a second anyway.
+  const seconds = options.quick ? 1 : options.httpSeconds;
+  const rounds = options.quick ? 2 : options.httpRounds;
   const warmupSeconds = options.quick ? 0.5 : 2;
   const connections = 50;
+  const generations = Math.min(rounds, options.quick ? 1 : 3);
+  const quietWaitMs = options.quick ? 0 : 1500;
   const sessionCount = options.quick ? 100 : 500;
 
   const database = await openBenchDatabase('postgres', { label: 'http' });
   const cells: HttpRound[] = [];
+  const pinned = pinToCpus(process.pid, '0');
+  log(pinned ? '  servers pinned to CPU 1, load generator to CPU 0' : '  (taskset unavailable: processes not pinned)');
   try {
     // Sessions of users 1..n, created as logins would create them; each has a JWT pair too.
     const creator = benchManager(database.store, undefined);
@@ -178,13 +203,17 @@ export async function runHttpLoad(options: BenchOptions, log: (line: string) => 
     await creator.close();
     log(`  ${sessionCount} opaque sessions and ${sessionCount} JWT sessions in PostgreSQL table ${database.tableName}`);
 
-    for (const framework of frameworks) {
+    const runGeneration = async (framework: Framework, first: number, last: number): Promise<void> => {
       const servers: RunningServer[] = [];
       try {
-        for (const config of configs) {
-          const spec: ServerSpec = { framework, config, tableName: database.tableName, namespace: uniqueNamespace(`http-${config}`) };
-          servers.push(await startServer(spec, options));
-        }
+        const started = await Promise.allSettled(
+          configs.map((config) =>
+            startServer({ framework, config, tableName: database.tableName, namespace: uniqueNamespace(`http-${config}`) }, options),
+          ),
+        );
+        for (const s of started) if (s.status === 'fulfilled') servers.push(s.value);
+        const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+        if (failed !== undefined) throw failed.reason;
         for (const server of servers) {
           // Every session once (a login would be followed by a request), then load for the JIT.
           const headers = headerSets(server.config, tokens, accessTokens);
@@ -198,7 +227,7 @@ export async function runHttpLoad(options: BenchOptions, log: (line: string) => 
         }
         const baseline = servers.find((s) => s.config === 'baseline') as RunningServer;
         const others = servers.filter((s) => s !== baseline);
-        for (let round = 0; round < rounds; round++) {
+        for (let round = first; round < last; round++) {
           // Each configuration is measured right next to a baseline measurement (before it in
           // even rounds, after it in odd ones), in an order rotated from round to round: the
           // ratio compares two loads a few seconds apart, so a burst of other work on the
@@ -206,11 +235,15 @@ export async function runHttpLoad(options: BenchOptions, log: (line: string) => 
           const order = others.map((_, i) => others[(i + round) % others.length] as RunningServer);
           const line: string[] = [];
           for (const server of order) {
-            const busyBefore = await waitForQuiet(options.quick ? 500 : 3000);
+            const busyBefore = await waitForQuiet(quietWaitMs);
             const pair = round % 2 === 0 ? [baseline, server] : [server, baseline];
             const measured: HttpRound[] = [];
             for (const s of pair) {
-              measured.push(await measure(framework, s, round, headerSets(s.config, tokens, accessTokens), seconds, connections, busyBefore));
+              measured.push(
+                // The baseline carries the same headers as the configuration it is paired with, so
+                // the pair differs only by the authentication work.
+                await measure(framework, s, round, headerSets(server.config, tokens, accessTokens), seconds, connections, busyBefore),
+              );
             }
             const base = measured.find((m) => m.config === 'baseline') as HttpRound;
             for (const m of measured) {
@@ -227,8 +260,18 @@ export async function runHttpLoad(options: BenchOptions, log: (line: string) => 
         for (const server of servers) await server.close();
         for (const server of servers) await deleteNamespace(server.namespace).catch(() => 0);
       }
+    };
+    for (const framework of frameworks) {
+      // Fresh server processes every few rounds: a process's JIT decisions make it a little faster or slower for
+      // its whole life, so each configuration is measured in several processes.
+      for (let generation = 0; generation < generations; generation++) {
+        const first = Math.floor((rounds * generation) / generations);
+        const last = Math.floor((rounds * (generation + 1)) / generations);
+        await runGeneration(framework, first, last);
+      }
     }
   } finally {
+    if (pinned) pinToCpus(process.pid, `0-${Math.max(0, cpus().length - 1)}`);
     await database.close();
   }
 
@@ -247,6 +290,7 @@ export async function runHttpLoad(options: BenchOptions, log: (line: string) => 
         ratioMin: Math.min(...rs.map((r) => r.ratioToBaseline)),
         ratioMax: Math.max(...rs.map((r) => r.ratioToBaseline)),
         dbQueriesPerRequest: sumRatio(rs, 'dbQueries'),
+        dbReadsPerRequest: sumRatio(rs, 'dbQueries') - sumRatio(rs, 'dbWrites'),
         dbWritesPerRequest: sumRatio(rs, 'dbWrites'),
         redisCommandsPerRequest: sumRatio(rs, 'redisCommands'),
         serverCpu: median(rs.map((r) => r.serverCpu)),
@@ -261,6 +305,8 @@ export async function runHttpLoad(options: BenchOptions, log: (line: string) => 
     connections,
     seconds,
     rounds,
+    generations,
+    quietWaitMs,
     warmupSeconds,
     sessions: sessionCount,
     frameworks: [...frameworks],
@@ -299,7 +345,7 @@ async function measure(
     reqPerSec: run.ok / (run.wallMs / 1000),
     p50Ms: quantile(latencies, 0.5),
     p99Ms: quantile(latencies, 0.99),
-    non200: run.completed - run.ok,
+    non200: run.other,
     errors: run.errors,
     ratioToBaseline: Number.NaN,
     dbQueries: after.dbQueries - before.dbQueries,

@@ -2,7 +2,7 @@
 import { fileURLToPath } from 'node:url';
 import { FRAMEWORKS, type Framework, HTTP_CONFIGS, type HttpConfig } from './http-configs.js';
 
-export const PARTS = ['micro', 'http', 'writes', 'scale', 'propagation'] as const;
+export const PARTS = ['micro', 'http', 'writes', 'scale', 'propagation', 'profile'] as const;
 export type Part = (typeof PARTS)[number];
 
 export interface BenchOptions {
@@ -26,14 +26,14 @@ export interface BenchOptions {
 
 export const USAGE = `npm run bench -- [flags]
 
-  --only PARTS         comma-separated: ${PARTS.join(', ')} (default: all)
+  --only PARTS         comma-separated: ${PARTS.join(', ')} (default: all; --quick skips profile)
   --quick              a short run (about 3 minutes): fewer rounds, shorter loads, scale up to 100 k
   --scale-max N        largest PostgreSQL table for the scale part (default 1000000; quick: 100000)
-  --http-seconds S     seconds per measured load (default 1.5; quick: 0.5)
-  --http-rounds N      interleaved rounds (default 8; quick: 3)
+  --http-seconds S     seconds per measured load, whole seconds (default 1)
+  --http-rounds N      interleaved rounds (default 6; quick: 2)
   --frameworks LIST    of ${FRAMEWORKS.join(', ')}
   --configs LIST       of ${HTTP_CONFIGS.join(', ')} (the baseline always runs)
-  --profile            write a CPU profile of each HTTP server to bench/.out/profiles
+  --profile            write a CPU profile of each HTTP server to bench/.out/profiles (the profile part does)
   --no-report          keep bench/REPORT.md and bench/chart.svg as they are
   --help`;
 
@@ -54,11 +54,11 @@ function positiveNumber(flag: string, value: string | undefined): number {
 
 /** Parses argv (without node and the script). Throws with a message on a bad flag. */
 export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
-  let parts: readonly Part[] = PARTS;
+  let parts: readonly Part[] | undefined;
   let quick = false;
   let scaleMax: number | undefined;
-  let httpSeconds = 1.5;
-  let httpRounds = 8;
+  let httpSeconds = 1;
+  let httpRounds = 6;
   let frameworks: Framework[] | undefined;
   let httpConfigs: HttpConfig[] | undefined;
   let profile = false;
@@ -103,7 +103,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     }
   }
   return {
-    parts,
+    parts: parts ?? (quick ? PARTS.filter((p) => p !== 'profile') : PARTS),
     quick,
     scaleMax: scaleMax ?? (quick ? 100_000 : 1_000_000),
     httpSeconds,

@@ -1,6 +1,7 @@
 // The shape of bench/.out/results.json: what each part measured, for the report.
 import type { MachineFacts } from './environment.js';
 import type { Framework, HttpConfig } from './http-configs.js';
+import type { ProfileSummary } from './profile-summary.js';
 
 /** One micro-benchmark: nanoseconds per operation (mitata). */
 export interface MicroRow {
@@ -61,6 +62,9 @@ export interface HttpCell {
   readonly ratioMin: number;
   readonly ratioMax: number;
   readonly dbQueriesPerRequest: number;
+  /** Statements that read (SELECT): a warm cache sends none. */
+  readonly dbReadsPerRequest: number;
+  /** Statements that write: the throttled last_online touches. */
   readonly dbWritesPerRequest: number;
   readonly redisCommandsPerRequest: number;
   readonly serverCpu: number;
@@ -76,6 +80,10 @@ export interface HttpResults {
   readonly connections: number;
   readonly seconds: number;
   readonly rounds: number;
+  /** Fresh sets of server processes per framework (rounds are split between them). */
+  readonly generations: number;
+  /** Longest wait for a quiet machine before a pair of measurements. */
+  readonly quietWaitMs: number;
   readonly warmupSeconds: number;
   readonly sessions: number;
   readonly frameworks: Framework[];
@@ -139,6 +147,10 @@ export interface PropagationResults {
   readonly acceptedAfterRevoke: number;
 }
 
+export interface ProfileResults {
+  readonly servers: ProfileSummary[];
+}
+
 export interface PartRun {
   readonly measuredAt: string;
   readonly quick: boolean;
@@ -152,10 +164,11 @@ export interface BenchResults {
   readonly startedAt: string;
   readonly durationSeconds: number;
   /** When each part was measured (parts of earlier runs are kept until run again). */
-  partRuns?: Partial<Record<'micro' | 'http' | 'writes' | 'scale' | 'propagation', PartRun>>;
+  partRuns?: Partial<Record<'micro' | 'http' | 'writes' | 'scale' | 'propagation' | 'profile', PartRun>>;
   readonly micro?: MicroResults;
   readonly http?: HttpResults;
   readonly writes?: WritesResults;
   readonly scale?: ScaleResults;
   readonly propagation?: PropagationResults;
+  readonly profile?: ProfileResults;
 }

@@ -6,6 +6,7 @@ import { machineFacts } from './environment.js';
 import { runHttpLoad } from './http-load.js';
 import { runMicro } from './micro.js';
 import { type BenchOptions, parseOptions, USAGE } from './options.js';
+import { runProfile } from './profile.js';
 import { runPropagation } from './propagation.js';
 import { writeReport } from './report.js';
 import type { BenchResults } from './results.js';
@@ -47,7 +48,7 @@ async function main(): Promise<void> {
     durationSeconds: 0,
   };
   const save = () => writeFileSync(resultsFile, `${JSON.stringify(results, null, 2)}\n`);
-  const part = async <K extends 'micro' | 'http' | 'writes' | 'scale' | 'propagation'>(
+  const part = async <K extends 'micro' | 'http' | 'writes' | 'scale' | 'propagation' | 'profile'>(
     name: K,
     run: () => Promise<NonNullable<BenchResults[K]>>,
   ): Promise<void> => {
@@ -66,6 +67,7 @@ async function main(): Promise<void> {
   await part('writes', () => runWrites(options, log));
   await part('scale', () => runScale(options, log));
   await part('propagation', () => runPropagation(options, log));
+  await part('profile', () => runProfile(options, log));
 
   (results as { durationSeconds: number }).durationSeconds = Math.round((performance.now() - started) / 1000);
   save();
