@@ -12,6 +12,8 @@ declare module 'autocannon' {
     url: string;
     connections?: number;
     duration?: number;
+    /** Requests to send instead of a duration. */
+    amount?: number;
     pipelining?: number;
     requests?: AutocannonRequest[];
     headers?: Record<string, string>;

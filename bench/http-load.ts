@@ -23,6 +23,9 @@ import type { HttpCell, HttpResults, HttpRound } from './results.js';
 import { benchManager } from './session-stack.js';
 import { median, quantile } from './stats.js';
 
+/** Requests per connection sent to a server, unmeasured, right before each of its measurements. */
+const REHEAT_REQUESTS = 100;
+
 const SERVER_ENTRY = fileURLToPath(new URL('./http-server.ts', import.meta.url));
 
 interface RunningServer {
@@ -82,8 +85,15 @@ async function startServer(spec: ServerSpec, options: BenchOptions): Promise<Run
     execArgv.push('--cpu-prof', '--cpu-prof-dir', `${options.profileDir}/${spec.framework}-${spec.config}`);
   }
   const child = fork(SERVER_ENTRY, [JSON.stringify(spec)], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const ready = await nextMessage(child, 'ready', 30_000);
+  // Pinned at once: a child inherits the load generator's core otherwise, and boots there.
   if (child.pid !== undefined) pinToCpus(child.pid, '1');
+  let ready: ServerMessage;
+  try {
+    ready = await nextMessage(child, 'ready', 60_000);
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
+  }
   const port = ready.type === 'ready' ? ready.port : 0;
   const send = (message: ParentMessage) => child.send(message);
   return {
@@ -118,7 +128,7 @@ async function startServer(spec: ServerSpec, options: BenchOptions): Promise<Run
 async function load(
   port: number,
   headers: ReadonlyArray<Record<string, string>>,
-  seconds: number,
+  length: { readonly seconds: number } | { readonly requestsPerConnection: number },
   connections: number,
 ): Promise<{ ok: number; other: number; errors: number; latenciesMs: Float64Array; wallMs: number }> {
   let latencies = new Float64Array(1 << 16);
@@ -133,7 +143,7 @@ async function load(
         {
           url: `http://127.0.0.1:${port}`,
           connections: 1,
-          duration: seconds,
+          ...('seconds' in length ? { duration: length.seconds } : { amount: length.requestsPerConnection }),
           requests: (mine.length > 0 ? mine : headers).map((h) => ({ method: 'GET', path: '/me', headers: h })),
         },
         (error, result) => (error ? reject(error) : resolve(result)),
@@ -180,9 +190,9 @@ export async function runHttpLoad(options: BenchOptions, log: (line: string) => 
   // autocannon stops on its one-second tick: shorter loads last a second anyway.
   const seconds = options.quick ? 1 : options.httpSeconds;
   const rounds = options.quick ? 2 : options.httpRounds;
-  const warmupSeconds = options.quick ? 0.5 : 2;
+  const warmupSeconds = 1;
   const connections = 50;
-  const generations = Math.min(rounds, options.quick ? 1 : 3);
+  const generations = Math.min(rounds, options.quick ? 1 : 2);
   const quietWaitMs = options.quick ? 0 : 1500;
   const sessionCount = options.quick ? 100 : 500;
 
@@ -206,23 +216,32 @@ export async function runHttpLoad(options: BenchOptions, log: (line: string) => 
     const runGeneration = async (framework: Framework, first: number, last: number): Promise<void> => {
       const servers: RunningServer[] = [];
       try {
-        const started = await Promise.allSettled(
-          configs.map((config) =>
-            startServer({ framework, config, tableName: database.tableName, namespace: uniqueNamespace(`http-${config}`) }, options),
-          ),
-        );
-        for (const s of started) if (s.status === 'fulfilled') servers.push(s.value);
-        const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-        if (failed !== undefined) throw failed.reason;
+        // A few at a time: they all boot on the servers' core.
+        for (let i = 0; i < configs.length; i += 3) {
+          const started = await Promise.allSettled(
+            configs
+              .slice(i, i + 3)
+              .map((config) =>
+                startServer({ framework, config, tableName: database.tableName, namespace: uniqueNamespace(`http-${config}`) }, options),
+              ),
+          );
+          for (const s of started) if (s.status === 'fulfilled') servers.push(s.value);
+          const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+          if (failed !== undefined) throw failed.reason;
+        }
         for (const server of servers) {
           // Every session once (a login would be followed by a request), then load for the JIT.
           const headers = headerSets(server.config, tokens, accessTokens);
-          for (const h of headers) {
-            const response = await fetch(`http://127.0.0.1:${server.port}/me`, { headers: h });
-            if (response.status !== 200) throw new Error(`${framework}/${server.config}: warm-up answered ${response.status}`);
-            await response.arrayBuffer();
+          for (let i = 0; i < headers.length; i += 25) {
+            await Promise.all(
+              headers.slice(i, i + 25).map(async (h) => {
+                const response = await fetch(`http://127.0.0.1:${server.port}/me`, { headers: h });
+                if (response.status !== 200) throw new Error(`${framework}/${server.config}: warm-up answered ${response.status}`);
+                await response.arrayBuffer();
+              }),
+            );
           }
-          const warm = await load(server.port, headers, warmupSeconds, connections);
+          const warm = await load(server.port, headers, { seconds: warmupSeconds }, connections);
           if (warm.ok === 0) throw new Error(`${framework}/${server.config}: no successful response during warm-up`);
         }
         const baseline = servers.find((s) => s.config === 'baseline') as RunningServer;
@@ -239,6 +258,10 @@ export async function runHttpLoad(options: BenchOptions, log: (line: string) => 
             const pair = round % 2 === 0 ? [baseline, server] : [server, baseline];
             const measured: HttpRound[] = [];
             for (const s of pair) {
+              // A server idle for a while (while the others were measured) runs its first
+              // thousands of requests slower (V8 cools down idle code and heap): bring it back to
+              // steady state first, as constant production traffic keeps it.
+              await load(s.port, headerSets(server.config, tokens, accessTokens), { requestsPerConnection: REHEAT_REQUESTS }, connections);
               measured.push(
                 // The baseline carries the same headers as the configuration it is paired with, so
                 // the pair differs only by the authentication work.
@@ -332,7 +355,7 @@ async function measure(
 ): Promise<HttpRound> {
   const before = await server.counters();
   const clientBefore = process.cpuUsage();
-  const run = await load(server.port, headers, seconds, connections);
+  const run = await load(server.port, headers, { seconds }, connections);
   const client = process.cpuUsage(clientBefore);
   const after = await server.counters();
   const wallMicros = run.wallMs * 1000;

@@ -26,8 +26,11 @@ const info = HTTP_CONFIG_INFO[spec.config];
 const STATIC_USER = benchLoadUser(1);
 
 function tell(message: ServerMessage): void {
-  process.send?.(message);
+  // The parent may be gone (interrupted run): the message is dropped, and 'disconnect' below ends this process.
+  process.send?.(message, undefined, {}, () => undefined);
 }
+
+process.on('disconnect', () => process.exit(0));
 
 /** The stateless comparison: verify an HS256 JWT with jose on every request, key imported once. */
 const joseKey = await webcrypto.subtle.importKey(

@@ -30,7 +30,7 @@ export const USAGE = `npm run bench -- [flags]
   --quick              a short run (about 3 minutes): fewer rounds, shorter loads, scale up to 100 k
   --scale-max N        largest PostgreSQL table for the scale part (default 1000000; quick: 100000)
   --http-seconds S     seconds per measured load, whole seconds (default 1)
-  --http-rounds N      interleaved rounds (default 6; quick: 2)
+  --http-rounds N      interleaved rounds (default 4; quick: 2)
   --frameworks LIST    of ${FRAMEWORKS.join(', ')}
   --configs LIST       of ${HTTP_CONFIGS.join(', ')} (the baseline always runs)
   --profile            write a CPU profile of each HTTP server to bench/.out/profiles (the profile part does)
@@ -58,7 +58,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
   let quick = false;
   let scaleMax: number | undefined;
   let httpSeconds = 1;
-  let httpRounds = 6;
+  let httpRounds = 4;
   let frameworks: Framework[] | undefined;
   let httpConfigs: HttpConfig[] | undefined;
   let profile = false;

@@ -33,8 +33,10 @@ const facts = { ip: '127.0.0.1', userAgent: USER_AGENT };
 const tokens = new Map<string, string>();
 
 function reply(message: PeerReply): void {
-  process.send?.(message);
+  process.send?.(message, undefined, {}, () => undefined);
 }
+
+process.on('disconnect', () => process.exit(0));
 
 // Subscribed after the two-tier cache itself, so its tier is already cleared when this runs.
 tiered.remote.subscribe((event) => {
