@@ -22,6 +22,8 @@ export interface BenchOptions {
   readonly outDir: string;
   /** Write bench/REPORT.md and bench/chart.svg. */
   readonly report: boolean;
+  /** Run nothing: write the report from bench/.out/results.json. */
+  readonly reportOnly: boolean;
 }
 
 export const USAGE = `npm run bench -- [flags]
@@ -35,6 +37,7 @@ export const USAGE = `npm run bench -- [flags]
   --configs LIST       of ${HTTP_CONFIGS.join(', ')} (the baseline always runs)
   --profile            write a CPU profile of each HTTP server to bench/.out/profiles (the profile part does)
   --no-report          keep bench/REPORT.md and bench/chart.svg as they are
+  --report-only        measure nothing: write them from bench/.out/results.json
   --help`;
 
 const benchDir = fileURLToPath(new URL('.', import.meta.url));
@@ -63,6 +66,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
   let httpConfigs: HttpConfig[] | undefined;
   let profile = false;
   let report = true;
+  let reportOnly = false;
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i] as string;
     const [name, inline] = flag.includes('=') ? [flag.slice(0, flag.indexOf('=')), flag.slice(flag.indexOf('=') + 1)] : [flag, undefined];
@@ -95,6 +99,9 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
       case '--no-report':
         report = false;
         break;
+      case '--report-only':
+        reportOnly = true;
+        break;
       case '--help':
       case '-h':
         return 'help';
@@ -114,5 +121,6 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     profileDir: `${benchDir}.out/profiles`,
     outDir: `${benchDir}.out`,
     report,
+    reportOnly,
   };
 }

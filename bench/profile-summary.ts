@@ -34,7 +34,7 @@ function category(frame: ProfileNode['callFrame']): string | undefined {
   if (functionName === '(idle)') return undefined;
   if (functionName === '(garbage collector)') return 'GC';
   if (functionName === '(program)' || functionName === '(root)') return 'V8 / runtime';
-  if (url.includes('/src/')) return 'nilva-session (src/)';
+  if (url.includes('/src/') && !url.includes('node_modules')) return 'nilva-session (src/)';
   if (url.includes('/bench/')) return 'benchmark app code';
   if (/node_modules\/(fastify|@fastify|find-my-way|light-my-request|avvio|fast-json-stringify)/.test(url)) return 'framework';
   if (/node_modules\/(express|router|body-parser|finalhandler|send|on-finished|raw-body|qs|path-to-regexp)/.test(url)) return 'framework';
@@ -61,7 +61,8 @@ export function summarizeProfile(server: string, profile: CpuProfile): ProfileSu
     categories[c] = (categories[c] ?? 0) + micros;
     if (c === 'nilva-session (src/)' || c === 'library dependencies (jose, lru-cache)') {
       const f = node.callFrame;
-      const name = `${f.functionName || '(anonymous)'} ${f.url.split('/').slice(-2).join('/')}:${f.lineNumber + 1}`;
+      const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(f.url)?.[1];
+      const name = `${f.functionName || '(anonymous)'} (${pkg ?? f.url.split('/').slice(-2).join('/')})`;
       library.set(name, (library.get(name) ?? 0) + micros);
     }
   }

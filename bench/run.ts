@@ -34,6 +34,11 @@ async function main(): Promise<void> {
   mkdirSync(options.outDir, { recursive: true });
   const resultsFile = `${options.outDir}/results.json`;
   const previous: Partial<BenchResults> = existsSync(resultsFile) ? (JSON.parse(readFileSync(resultsFile, 'utf8')) as BenchResults) : {};
+  if (options.reportOnly) {
+    if (previous.machine === undefined) throw new Error(`no results in ${resultsFile}: run the benchmarks first`);
+    log(`wrote ${writeReport(previous as BenchResults).join(', ')}`);
+    return;
+  }
   const started = performance.now();
   const startedAt = new Date().toISOString();
   const machine = machineFacts();
