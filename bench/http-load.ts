@@ -23,7 +23,9 @@ import type { HttpCell, HttpResults, HttpRound } from './results.js';
 import { benchManager } from './session-stack.js';
 import { median, quantile } from './stats.js';
 
-/** Requests per connection sent to a server, unmeasured, right before each of its measurements. */
+const ALL_CPUS = `0-${Math.max(0, cpus().length - 1)}`;
+
+/** Requests per connection sent to a server, unmeasured, right before each of its measurements (--quick: 40). */
 const REHEAT_REQUESTS = 100;
 
 const SERVER_ENTRY = fileURLToPath(new URL('./http-server.ts', import.meta.url));
@@ -85,8 +87,8 @@ async function startServer(spec: ServerSpec, options: BenchOptions): Promise<Run
     execArgv.push('--cpu-prof', '--cpu-prof-dir', `${options.profileDir}/${spec.framework}-${spec.config}`);
   }
   const child = fork(SERVER_ENTRY, [JSON.stringify(spec)], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  // Pinned at once: a child inherits the load generator's core otherwise, and boots there.
-  if (child.pid !== undefined) pinToCpus(child.pid, '1');
+  // A child inherits the load generator's core: it boots on every core, then moves to the servers' core.
+  if (child.pid !== undefined) pinToCpus(child.pid, ALL_CPUS);
   let ready: ServerMessage;
   try {
     ready = await nextMessage(child, 'ready', 60_000);
@@ -94,6 +96,7 @@ async function startServer(spec: ServerSpec, options: BenchOptions): Promise<Run
     child.kill('SIGKILL');
     throw error;
   }
+  if (child.pid !== undefined) pinToCpus(child.pid, '1');
   const port = ready.type === 'ready' ? ready.port : 0;
   const send = (message: ParentMessage) => child.send(message);
   return {
@@ -190,10 +193,12 @@ export async function runHttpLoad(options: BenchOptions, log: (line: string) => 
   // autocannon stops on its one-second tick: shorter loads last a second anyway.
   const seconds = options.quick ? 1 : options.httpSeconds;
   const rounds = options.quick ? 2 : options.httpRounds;
-  const warmupSeconds = 1;
+  // --quick relies on the reheat before each measurement alone.
+  const warmupSeconds = options.quick ? 0 : 1;
   const connections = 50;
   const generations = Math.min(rounds, options.quick ? 1 : 2);
   const quietWaitMs = options.quick ? 0 : 1500;
+  const reheat = options.quick ? 40 : REHEAT_REQUESTS;
   const sessionCount = options.quick ? 100 : 500;
 
   const database = await openBenchDatabase('postgres', { label: 'http' });
@@ -216,11 +221,11 @@ export async function runHttpLoad(options: BenchOptions, log: (line: string) => 
     const runGeneration = async (framework: Framework, first: number, last: number): Promise<void> => {
       const servers: RunningServer[] = [];
       try {
-        // A few at a time: they all boot on the servers' core.
-        for (let i = 0; i < configs.length; i += 3) {
+        // A few at a time, so that none waits past its start-up timeout.
+        for (let i = 0; i < configs.length; i += 4) {
           const started = await Promise.allSettled(
             configs
-              .slice(i, i + 3)
+              .slice(i, i + 4)
               .map((config) =>
                 startServer({ framework, config, tableName: database.tableName, namespace: uniqueNamespace(`http-${config}`) }, options),
               ),
@@ -241,8 +246,10 @@ export async function runHttpLoad(options: BenchOptions, log: (line: string) => 
               }),
             );
           }
-          const warm = await load(server.port, headers, { seconds: warmupSeconds }, connections);
-          if (warm.ok === 0) throw new Error(`${framework}/${server.config}: no successful response during warm-up`);
+          if (warmupSeconds > 0) {
+            const warm = await load(server.port, headers, { seconds: warmupSeconds }, connections);
+            if (warm.ok === 0) throw new Error(`${framework}/${server.config}: no successful response during warm-up`);
+          }
         }
         const baseline = servers.find((s) => s.config === 'baseline') as RunningServer;
         const others = servers.filter((s) => s !== baseline);
@@ -261,7 +268,7 @@ export async function runHttpLoad(options: BenchOptions, log: (line: string) => 
               // A server idle for a while (while the others were measured) runs its first
               // thousands of requests slower (V8 cools down idle code and heap): bring it back to
               // steady state first, as constant production traffic keeps it.
-              await load(s.port, headerSets(server.config, tokens, accessTokens), { requestsPerConnection: REHEAT_REQUESTS }, connections);
+              await load(s.port, headerSets(server.config, tokens, accessTokens), { requestsPerConnection: reheat }, connections);
               measured.push(
                 // The baseline carries the same headers as the configuration it is paired with, so
                 // the pair differs only by the authentication work.
@@ -294,7 +301,7 @@ export async function runHttpLoad(options: BenchOptions, log: (line: string) => 
       }
     }
   } finally {
-    if (pinned) pinToCpus(process.pid, `0-${Math.max(0, cpus().length - 1)}`);
+    if (pinned) pinToCpus(process.pid, ALL_CPUS);
     await database.close();
   }
 

@@ -409,10 +409,10 @@ export function renderReport(results: BenchResults): string {
         `process of its own on 127.0.0.1, pinned to core 1; the load generator (autocannon 9 in the benchmark process, pinned to core 0) keeps ` +
         `${h.connections} connections open, each with its own sessions out of ${h.sessions} (a user's requests follow one another), every request ` +
         `carrying the session's User-Agent. Per framework, server processes are started afresh ${h.generations === 1 ? 'once' : `${h.generations} times (a process's JIT luck stays with it for its life)`}; ` +
-        `each time every session is requested once and every server is loaded for ${h.warmupSeconds} s, then rounds follow. ` +
+        `each time every session is requested once${h.warmupSeconds > 0 ? ` and every server is loaded for ${h.warmupSeconds} s` : ''}, then rounds follow. ` +
         `In a round each configuration is measured for ${h.seconds} s right next to a ${h.seconds} s measurement of the baseline (before it in even ` +
         `rounds, after it in odd ones; the configurations' order rotates from round to round; each server first gets ` +
-        `100 unmeasured requests per connection, since a server left idle while the others were measured runs slower until V8 has ` +
+        `${h.quietWaitMs > 0 ? 100 : 40} unmeasured requests per connection, since a server left idle while the others were measured runs slower until V8 has ` +
         `warmed it again)${h.quietWaitMs > 0 ? `, after waiting up to ${h.quietWaitMs / 1000} s for other work on the machine to stop` : ''}. A configuration's ratio is its req/s over that adjacent baseline's; the tables give the median of ${h.rounds} rounds and ` +
         `the lowest and highest. The baseline sends the same headers as the configuration it is paired with. "By CPU/request" is the baseline's ` +
         `server CPU time per request over this configuration's: the ratio a saturated server would show. PostgreSQL is the store behind every ` +
