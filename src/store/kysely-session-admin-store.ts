@@ -12,14 +12,7 @@ import type {
 } from '../core/session-admin-store.js';
 import type { KyselySessionStoreOptions } from './kysely-session-store.js';
 import { normalizeUuid, RECORD_COLUMNS, REF_COLUMNS, RowCodec, sortedIds, uniqueUuids } from './row-codec.js';
-import {
-  type SessionDatabase,
-  type SqlDialect,
-  type UserIdType,
-  validateDialect,
-  validateTableName,
-  validateUserIdType,
-} from './session-table.js';
+import { resolveStoreOptions, type SessionDatabase, type SqlDialect, type UserIdType } from './session-table.js';
 
 type Db = Kysely<SessionDatabase>;
 type Where = ExpressionBuilder<SessionDatabase, string>;
@@ -56,15 +49,11 @@ export class KyselySessionAdminStore<DB = SessionDatabase> implements SessionAdm
 
   /** @throws TypeError naming the option when an option is invalid */
   constructor(options: KyselySessionAdminStoreOptions<DB>) {
-    if (typeof options !== 'object' || options === null)
-      throw new TypeError('nilva-session: KyselySessionAdminStore needs an options object');
-    if (typeof options.db !== 'object' || options.db === null || typeof options.db.selectFrom !== 'function') {
-      throw new TypeError('nilva-session: option "db" must be a Kysely instance');
-    }
-    this.dialect = validateDialect(options.dialect);
-    this.tableName = validateTableName(options.tableName);
-    this.userIdType = validateUserIdType(options.userIdType);
-    this.#db = options.db as unknown as Db;
+    const resolved = resolveStoreOptions('KyselySessionAdminStore', options);
+    this.dialect = resolved.dialect;
+    this.tableName = resolved.tableName;
+    this.userIdType = resolved.userIdType;
+    this.#db = resolved.db;
     this.#codec = new RowCodec(this.dialect, this.userIdType);
   }
 

@@ -2,14 +2,7 @@ import { type ExpressionBuilder, type Kysely, sql } from 'kysely';
 import type { SessionRecord, SessionRef, UserId } from '../core/session.js';
 import type { SessionStore } from '../core/session-store.js';
 import { decodeBool, decodeTime, normalizeUuid, RECORD_COLUMNS, REF_COLUMNS, RowCodec, sortedIds, uniqueUuids } from './row-codec.js';
-import {
-  type SessionDatabase,
-  type SqlDialect,
-  type UserIdType,
-  validateDialect,
-  validateTableName,
-  validateUserIdType,
-} from './session-table.js';
+import { resolveStoreOptions, type SessionDatabase, type SqlDialect, type UserIdType } from './session-table.js';
 
 /** Options of {@link KyselySessionStore}. */
 export interface KyselySessionStoreOptions<DB> {
@@ -70,16 +63,11 @@ export class KyselySessionStore<DB = SessionDatabase> implements SessionStore {
 
   /** @throws TypeError naming the option when an option is invalid */
   constructor(options: KyselySessionStoreOptions<DB>) {
-    if (typeof options !== 'object' || options === null) throw new TypeError('nilva-session: KyselySessionStore needs an options object');
-    if (typeof options.db !== 'object' || options.db === null || typeof options.db.selectFrom !== 'function') {
-      throw new TypeError('nilva-session: option "db" must be a Kysely instance');
-    }
-    this.dialect = validateDialect(options.dialect);
-    this.tableName = validateTableName(options.tableName);
-    this.userIdType = validateUserIdType(options.userIdType);
-    // The application's database type knows nothing of a table whose name is chosen at run
-    // time; the store queries it through the SessionDatabase view of the same instance.
-    this.#db = options.db as unknown as Db;
+    const resolved = resolveStoreOptions('KyselySessionStore', options);
+    this.dialect = resolved.dialect;
+    this.tableName = resolved.tableName;
+    this.userIdType = resolved.userIdType;
+    this.#db = resolved.db;
     this.#codec = new RowCodec(this.dialect, this.userIdType);
   }
 

@@ -1,3 +1,5 @@
+import type { Kysely } from 'kysely';
+
 /**
  * The SQL databases the store supports. `mysql` covers MySQL 8 and MariaDB 10.5+.
  */
@@ -80,4 +82,34 @@ export function validateUserIdType(userIdType: unknown): UserIdType {
   throw new TypeError(
     `nilva-session: option "userIdType" must be 'string' or 'integer', got ${JSON.stringify(userIdType) ?? String(userIdType)}`,
   );
+}
+
+/** The options both Kysely stores take, validated. */
+export interface ResolvedStoreOptions {
+  readonly db: Kysely<SessionDatabase>;
+  readonly dialect: SqlDialect;
+  readonly tableName: string;
+  readonly userIdType: UserIdType;
+}
+
+/**
+ * Validates `{ db, dialect, tableName, userIdType }` for a store class named `owner`.
+ * The application's database type knows nothing of a table whose name is chosen at run time,
+ * so the stores query it through the SessionDatabase view of the same instance.
+ *
+ * @throws TypeError naming the option when an option is invalid
+ */
+export function resolveStoreOptions(owner: string, options: unknown): ResolvedStoreOptions {
+  if (typeof options !== 'object' || options === null) throw new TypeError(`nilva-session: ${owner} needs an options object`);
+  const o = options as { db?: unknown; dialect?: unknown; tableName?: unknown; userIdType?: unknown };
+  const db = o.db as { selectFrom?: unknown } | null | undefined;
+  if (typeof db !== 'object' || db === null || typeof db.selectFrom !== 'function') {
+    throw new TypeError('nilva-session: option "db" must be a Kysely instance');
+  }
+  return {
+    db: db as unknown as Kysely<SessionDatabase>,
+    dialect: validateDialect(o.dialect),
+    tableName: validateTableName(o.tableName),
+    userIdType: validateUserIdType(o.userIdType),
+  };
 }

@@ -1,4 +1,4 @@
-import { createHash, createPrivateKey, createPublicKey, createSecretKey, type KeyObject, randomUUID } from 'node:crypto';
+import { createPrivateKey, createPublicKey, createSecretKey, hash, type KeyObject, randomUUID } from 'node:crypto';
 import { type JWTHeaderParameters, type JWTPayload, errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import { LRUCache } from 'lru-cache';
 
@@ -249,7 +249,7 @@ export class JwtCodec {
    */
   verifyAccess(token: string): JwtVerification | Promise<JwtVerification> {
     if (token.length > 8192) return { ok: false, reason: 'Token is invalid' };
-    const digest = createHash('sha256').update(token).digest('base64url');
+    const digest = hash('sha256', token, 'base64url');
     const hit = this.#memo.get(digest);
     if (hit !== undefined) {
       if (this.#now() / 1000 >= hit.exp + this.config.leewaySeconds) {
