@@ -49,40 +49,64 @@ async function verifyPassword(password: string, stored: string): Promise<boolean
 /** The demo's user directory on the same database as the sessions. */
 export class DemoUsers {
   readonly #db: Kysely<DemoDatabase>;
+  readonly #dialect: 'postgres' | 'mysql' | 'sqlite';
   readonly #bool: (value: boolean) => boolean | number;
   // Unknown usernames still cost one scrypt, so timing does not reveal which names exist.
   readonly #dummyHash = hashPassword('not-a-password');
 
   constructor(db: Kysely<DemoDatabase>, dialect: 'postgres' | 'mysql' | 'sqlite') {
     this.#db = db;
+    this.#dialect = dialect;
     // SQLite binds no booleans.
     this.#bool = dialect === 'sqlite' ? (value) => (value ? 1 : 0) : (value) => value;
   }
 
-  /** Creates the table and seeds alice, bob and admin, keeping them if they exist. */
+  /**
+   * Creates the table and seeds alice, bob and admin, keeping them if they exist. Safe when
+   * several demo processes start at once on a fresh database: each may find the table missing
+   * and the users absent, so whichever creates or inserts second must accept the first's work.
+   */
   async setUp(): Promise<void> {
-    await this.#db.schema
-      .createTable('demo_user')
-      .ifNotExists()
-      .addColumn('id', 'integer', (c) => c.primaryKey())
-      .addColumn('username', 'varchar(150)', (c) => c.notNull().unique())
-      .addColumn('password_hash', 'varchar(200)', (c) => c.notNull())
-      .addColumn('is_active', 'boolean', (c) => c.notNull())
-      .addColumn('is_staff', 'boolean', (c) => c.notNull())
-      .execute();
+    try {
+      await this.#db.schema
+        .createTable('demo_user')
+        .ifNotExists()
+        .addColumn('id', 'integer', (c) => c.primaryKey())
+        .addColumn('username', 'varchar(150)', (c) => c.notNull().unique())
+        .addColumn('password_hash', 'varchar(200)', (c) => c.notNull())
+        .addColumn('is_active', 'boolean', (c) => c.notNull())
+        .addColumn('is_staff', 'boolean', (c) => c.notNull())
+        .execute();
+    } catch (error) {
+      // PostgreSQL checks IF NOT EXISTS before it writes the catalog: of two concurrent
+      // creations, the second fails (a unique violation on pg_type, or "type already exists")
+      // once the first has committed. The table is there then, which is all that was asked.
+      if (!(await this.#tableExists())) throw error;
+    }
     for (const user of SEED) {
       const existing = await this.#db.selectFrom('demo_user').select('id').where('username', '=', user.username).executeTakeFirst();
       if (existing !== undefined) continue;
-      await this.#db
-        .insertInto('demo_user')
-        .values({
-          id: user.id,
-          username: user.username,
-          password_hash: await hashPassword(user.password),
-          is_active: this.#bool(true),
-          is_staff: this.#bool(user.isStaff),
-        })
-        .execute();
+      // Another process may insert the same user between the check and here: keep its row.
+      const insert = this.#db.insertInto('demo_user').values({
+        id: user.id,
+        username: user.username,
+        password_hash: await hashPassword(user.password),
+        is_active: this.#bool(true),
+        is_staff: this.#bool(user.isStaff),
+      });
+      await (this.#dialect === 'mysql'
+        ? insert.onDuplicateKeyUpdate({ id: sql<number>`id` })
+        : insert.onConflict((conflict) => conflict.doNothing())
+      ).execute();
+    }
+  }
+
+  async #tableExists(): Promise<boolean> {
+    try {
+      await this.#db.selectFrom('demo_user').select('id').limit(1).execute();
+      return true;
+    } catch {
+      return false;
     }
   }
 
