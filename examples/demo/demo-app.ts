@@ -1,5 +1,6 @@
-// The demo server: a small real application built on nilva-session (DESIGN §9).
+// The demo server: a small real application built on nilva-session.
 import { mkdirSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
@@ -28,6 +29,17 @@ export interface RunningDemo {
   readonly url: string;
   readonly app: FastifyInstance;
   close(): Promise<void>;
+}
+
+/**
+ * The URL a client on this machine uses to reach the server: the address and port actually
+ * bound. A wildcard address (HOST=0.0.0.0 or ::) is not one to connect to, so it becomes
+ * the loopback of its family.
+ */
+function listeningUrl(address: AddressInfo | string | null, options: Pick<DemoOptions, 'host' | 'port'>): string {
+  if (address === null || typeof address === 'string') return `http://${options.host}:${options.port}`;
+  const host = address.address === '0.0.0.0' ? '127.0.0.1' : address.address === '::' ? '::1' : address.address;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
 }
 
 /** Connects, migrates, seeds and starts listening. */
@@ -75,7 +87,9 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
           : { status: 'unavailable', detail: 'The database is unreachable.' },
       );
   });
-  app.get('/', async (_request, reply) => reply.type('text/html; charset=utf-8').send(renderHome()));
+  // Known once the server listens: PORT=0 binds a port of the system's choosing.
+  let url = '';
+  app.get('/', async (_request, reply) => reply.type('text/html; charset=utf-8').send(renderHome({ url })));
 
   // Expired sessions are deleted hourly, in batches.
   const purge = setInterval(() => {
@@ -84,10 +98,9 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
   purge.unref();
 
   await app.listen({ host: options.host, port: options.port });
-  const address = app.server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : options.port;
+  url = listeningUrl(app.server.address(), options);
   return {
-    url: `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`,
+    url,
     app,
     async close() {
       clearInterval(purge);

@@ -1,21 +1,30 @@
+import { html } from 'nilva-session/admin';
+
 /** The demo's front page: what is running and how to talk to it. */
-export function renderHome(): string {
-  return `<!doctype html>
+export function renderHome(view: {
+  /** Where this process listens, as a client reaches it: `http://127.0.0.1:4123`. */
+  readonly url: string;
+}): string {
+  // The examples are copied into a shell, so they name the port this process really bound
+  // (PORT=0 picks a free one), not the default.
+  const { url } = view;
+  return html`<!doctype html>
 <html lang="en">
-<head><meta charset="utf-8"><title>nilva-session demo</title>
-<style>body{font:16px/1.5 system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem}code,pre{background:#f4f4f4;padding:.1rem .3rem}pre{padding:.8rem;overflow:auto}</style>
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>nilva-session demo</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem}code,pre{background:#f4f4f4;padding:.1rem .3rem}pre{padding:.8rem;overflow:auto}li{overflow-wrap:anywhere}</style>
 </head>
 <body>
 <h1>nilva-session demo</h1>
-<p>Database-backed sessions with opaque tokens. Users: <code>alice</code> / <code>alice-password</code>,
-<code>bob</code> / <code>bob-password</code>, <code>admin</code> / <code>admin-password</code>.</p>
+<p>Listening on <a href="${url}/" data-demo-url><code>${url}</code></a>. Database-backed sessions with opaque tokens.
+Users: <code>alice</code> / <code>alice-password</code>, <code>bob</code> / <code>bob-password</code>,
+<code>admin</code> / <code>admin-password</code>.</p>
 <p>In a browser: <a href="/login">sign in</a>, then see <a href="/devices">your devices</a>;
 staff see the <a href="/admin">admin page</a>.</p>
-<pre>TOKEN=$(curl -s -X POST localhost:3000/api/login -H 'content-type: application/json' \\
+<pre>TOKEN=$(curl -s -X POST ${url}/api/login -H 'content-type: application/json' \\
   -d '{"username":"alice","password":"alice-password"}' | node -pe 'JSON.parse(require("fs").readFileSync(0)).token')
-curl -s localhost:3000/api/active -H "Authorization: Token $TOKEN"
-curl -s -X DELETE "localhost:3000/api/active?token_id=SESSION_ID" -H "Authorization: Token $TOKEN"
-curl -s -X POST localhost:3000/api/logout -H "Authorization: Token $TOKEN"</pre>
+curl -s ${url}/api/active -H "Authorization: Token $TOKEN"
+curl -s -X DELETE "${url}/api/active?token_id=SESSION_ID" -H "Authorization: Token $TOKEN"
+curl -s -X POST ${url}/api/logout -H "Authorization: Token $TOKEN"</pre>
 <ul>
 <li><code>POST /api/login</code> — <code>{username, password}</code> → <code>{token, session_id, expire_at}</code></li>
 <li><code>POST /api/logout</code> — ends the current session (204)</li>
@@ -28,5 +37,5 @@ curl -s -X POST localhost:3000/api/logout -H "Authorization: Token $TOKEN"</pre>
 </ul>
 </body>
 </html>
-`;
+`.toString();
 }

@@ -1,10 +1,24 @@
 // The demo as a newcomer meets it: its own process, embedded SQLite, driven over HTTP.
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sql } from 'kysely';
+import { connectDatabase, type DatabaseConnection } from 'nilva-session/kysely';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { type DemoDatabase, DemoUsers } from '../../examples/demo/demo-users.js';
 import { Client } from '../helpers/http-client.js';
-import { type DemoProcess, startDemoProcess } from '../helpers/processes.js';
+import { type DemoProcess, run, startDemoProcess } from '../helpers/processes.js';
+
+/** The text of an HTML fragment that holds only text and the entities the pages escape. */
+function textOf(fragment: string): string {
+  return fragment
+    .replaceAll('&quot;', '"')
+    .replaceAll('&#39;', "'")
+    .replaceAll('&lt;', '<')
+    .replaceAll('&gt;', '>')
+    .replaceAll('&amp;', '&');
+}
 
 describe('demo server (npm start)', () => {
   let demo: DemoProcess;
@@ -23,6 +37,31 @@ describe('demo server (npm start)', () => {
     const res = await new Client(demo.url).request('GET', '/healthz');
     expect(res.status).toBe(200);
     expect(res.json).toMatchObject({ status: 'ok', database: 'sqlite' });
+  });
+
+  test('its home page shows the address it really listens on, in its curl examples too', async () => {
+    // PORT=0: the system picked the port, so it is not the default 3000.
+    expect(demo.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(demo.url).not.toBe('http://127.0.0.1:3000');
+    const res = await new Client(demo.url).request('GET', '/');
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^text\/html/);
+    expect(res.text).toContain(`<a href="${demo.url}/" data-demo-url><code>${demo.url}</code></a>`);
+    expect(res.text).not.toContain(':3000');
+    const curls = res.text.split('\n').filter((line) => /\bcurl /.test(line));
+    expect(curls).toHaveLength(4);
+    for (const line of curls) expect(line).toContain(`${demo.url}/api/`);
+    // Copied into a shell as printed, the first examples sign alice in and list her sessions here.
+    const script = textOf(/<pre>([\s\S]*?)<\/pre>/.exec(res.text)?.[1] ?? '')
+      .split('\n')
+      .slice(0, 3)
+      .join('\n');
+    const listed = await run('bash', ['-c', `set -e\n${script}`]);
+    expect(listed.stderr).toBe('');
+    expect(listed.code).toBe(0);
+    const sessions = JSON.parse(listed.stdout) as Array<{ user_id: number }>;
+    expect(sessions.length).toBeGreaterThan(0);
+    expect(new Set(sessions.map((s) => s.user_id))).toEqual(new Set([1]));
   });
 
   test('seeds alice, bob and admin, and serves the API at /api/', async () => {
@@ -97,3 +136,87 @@ describe('demo server with JWT and Redis', () => {
     }
   });
 });
+
+// A fresh database: nothing exists yet, so every process races to create the same tables and
+// seed the same users. All of them must come up, whichever wins.
+describe.each([
+  { dialect: 'postgres', server: 'postgres://postgres@127.0.0.1:5432' },
+  { dialect: 'mysql', server: 'mysql://root@127.0.0.1:3306' },
+] as const)('demo processes started at once on a fresh $dialect database', ({ dialect, server }) => {
+  let admin: DatabaseConnection<unknown>;
+  const created: string[] = [];
+
+  /** A new, empty database on the shared server; dropped after the tests. */
+  async function freshDatabase(): Promise<string> {
+    const name = `nilva_demo_${randomBytes(6).toString('hex')}`;
+    await sql`create database ${sql.id(name)}`.execute(admin.db);
+    created.push(name);
+    return `${server}/${name}`;
+  }
+
+  beforeAll(async () => {
+    admin = await connectDatabase(`${server}/test`);
+  });
+
+  afterAll(async () => {
+    // Every connection to these databases is closed by now (PostgreSQL refuses to drop one in use).
+    for (const name of created) await sql`drop database if exists ${sql.id(name)}`.execute(admin.db);
+    await admin?.close();
+  });
+
+  test('three processes all come up, and each signs users in and serves them', async () => {
+    const url = await freshDatabase();
+    const env = { DATABASE_URL: url, NILVA_SIGNING_KEY: 'demo-concurrent-signing-key-0123456789' };
+    const started = await Promise.allSettled([startDemoProcess(env), startDemoProcess(env), startDemoProcess(env)]);
+    const demos = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+    try {
+      expect(started.flatMap((s) => (s.status === 'rejected' ? [String(s.reason)] : []))).toEqual([]);
+      for (const [i, demo] of demos.entries()) {
+        const client = new Client(demo.url);
+        const username = ['alice', 'bob', 'admin'][i] as string;
+        const { token } = await client.login(username, `${username}-password`);
+        const me = await client.request('GET', '/api/me', { token });
+        expect(me.status).toBe(200);
+        expect((me.json as { user: { username: string } }).user.username).toBe(username);
+      }
+      // A JWT from one process is good on the others: they share the key and the sessions.
+      const pair = (
+        await new Client(demos[0]?.url ?? '').request('POST', '/api/token', { body: { username: 'bob', password: 'bob-password' } })
+      ).json as { access: string };
+      for (const demo of demos) {
+        expect((await new Client(demo.url).request('GET', '/api/me', { headers: { authorization: `Bearer ${pair.access}` } })).status).toBe(
+          200,
+        );
+      }
+    } finally {
+      await Promise.all(demos.map((demo) => demo.stop()));
+    }
+    expect(await seededUsers(url)).toEqual(['alice', 'bob', 'admin']);
+  });
+
+  test('the users table is created and seeded once when set-ups overlap', async () => {
+    // Three set-ups in one process, each on its own pool, start together: closer than three
+    // processes ever line up, so the creation and the inserts really overlap.
+    for (let round = 0; round < 3; round++) {
+      const url = await freshDatabase();
+      const connections = await Promise.all([1, 2, 3].map(() => connectDatabase<DemoDatabase>(url)));
+      try {
+        const setUps = await Promise.allSettled(connections.map((c) => new DemoUsers(c.db, dialect).setUp()));
+        expect(setUps.flatMap((s) => (s.status === 'rejected' ? [String(s.reason)] : []))).toEqual([]);
+      } finally {
+        await Promise.all(connections.map((c) => c.close()));
+      }
+      expect(await seededUsers(url)).toEqual(['alice', 'bob', 'admin']);
+    }
+  });
+});
+
+/** The usernames in the demo's users table, in id order. */
+async function seededUsers(url: string): Promise<string[]> {
+  const users = await connectDatabase<DemoDatabase>(url);
+  try {
+    return (await users.db.selectFrom('demo_user').select('username').orderBy('id').execute()).map((r) => r.username);
+  } finally {
+    await users.close();
+  }
+}
