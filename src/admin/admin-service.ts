@@ -2,6 +2,7 @@ import type { SessionRecord, SessionRef, UserId } from '../core/session.js';
 import type { SessionAdminStore } from '../core/session-admin-store.js';
 import type { SessionCache } from '../core/session-cache.js';
 import type { SessionManager } from '../core/session-manager.js';
+import { assertKnownOptions, optionNames } from '../lib/option-names.js';
 
 /** What an administrator did, for the audit log (SEC-34). Never carries a token or key hash. */
 export interface AdminAuditEvent {
@@ -61,6 +62,11 @@ export class AdminService {
       throw new TypeError('nilva-session: option "manager" must be a SessionManager');
     if (typeof options.adminStore?.list !== 'function')
       throw new TypeError('nilva-session: option "adminStore" must be a SessionAdminStore');
+    assertKnownOptions(
+      'AdminService',
+      options,
+      optionNames<AdminServiceOptions>({ manager: true, adminStore: true, cache: true, onAudit: true }),
+    );
     this.#manager = options.manager;
     this.#store = options.adminStore;
     this.#cache = options.cache;

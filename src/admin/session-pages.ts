@@ -6,6 +6,7 @@ import type { SessionCache } from '../core/session-cache.js';
 import type { AuthSuccess, RequestFacts, SessionManager } from '../core/session-manager.js';
 import type { SessionApi } from '../http/session-api.js';
 import { compileTrustProxy, type ProxyTrust } from '../lib/ip.js';
+import { assertKnownOptions, optionNames } from '../lib/option-names.js';
 import { AdminPages } from './admin-pages.js';
 import { type AdminAuditEvent, AdminService } from './admin-service.js';
 import { clearedSessionCookie, hasCookie, readCookie, sessionCookie, validateCookieName } from './cookies.js';
@@ -61,6 +62,20 @@ const DEVICE_FLASH: Readonly<Record<string, string>> = {
   'revoked-others': 'All other devices were signed out.',
 };
 
+const PAGES_OPTIONS = optionNames<SessionPagesOptions<unknown>>({
+  api: true,
+  adminStore: true,
+  isStaff: true,
+  cache: true,
+  onAudit: true,
+  paths: true,
+  cookieName: true,
+  title: true,
+  pageSize: true,
+  displayName: true,
+  logger: true,
+});
+
 /**
  * The web pages, server-rendered and framework-free: a sign-in form that sets an HttpOnly,
  * SameSite=Lax cookie carrying the opaque token; "your devices" for every signed-in user; the
@@ -95,9 +110,11 @@ export class SessionPages<TUser = unknown> {
   /** @throws TypeError naming the option when an option is invalid */
   constructor(options: SessionPagesOptions<TUser>) {
     if (typeof options?.api?.handle !== 'function') throw new TypeError('nilva-session: option "api" must be a SessionApi');
+    assertKnownOptions('SessionPages', options, PAGES_OPTIONS);
+    const paths = options.paths ?? {};
+    assertKnownOptions('the "paths" option of SessionPages', paths, ['login', 'logout', 'devices', 'admin']);
     this.#api = options.api;
     this.#manager = options.api.manager;
-    const paths = options.paths ?? {};
     this.paths = Object.freeze({
       login: checkPath('login', paths.login ?? '/login'),
       logout: checkPath('logout', paths.logout ?? '/logout'),

@@ -1,4 +1,5 @@
-import { createClient } from '@redis/client';
+import { assertKnownOptions, optionNames } from '../lib/option-names.js';
+import { importPeer } from '../lib/peer-import.js';
 import { type CacheLogger, consoleCacheLogger } from './cache-logger.js';
 import { MemorySessionCache } from './memory-session-cache.js';
 import type { RedisCommandClient, RedisSubscriberClient } from './redis-client.js';
@@ -66,6 +67,21 @@ function reconnectDelay(retries: number): number {
   return Math.min(50 * 2 ** retries, 2000);
 }
 
+const CREATE_OPTIONS = optionNames<CreateRedisSessionCacheOptions>({
+  url: true,
+  client: true,
+  namespace: true,
+  keyPrefix: true,
+  idPrefix: true,
+  localTtlSeconds: true,
+  localMax: true,
+  tombstoneSeconds: true,
+  commandTimeoutMs: true,
+  connectTimeoutMs: true,
+  pingIntervalMs: true,
+  logger: true,
+});
+
 /**
  * The production cache for many app instances: an in-process LRU in front of Redis, with
  * invalidation through Redis pub/sub. Connects two connections (commands and subscriber) with
@@ -82,6 +98,7 @@ function reconnectDelay(retries: number): number {
  */
 export async function createRedisSessionCache(options: CreateRedisSessionCacheOptions = {}): Promise<TieredSessionCache> {
   if (typeof options !== 'object' || options === null) throw new TypeError('nilva-session: options must be an object');
+  assertKnownOptions('createRedisSessionCache', options, CREATE_OPTIONS);
   if (options.url !== undefined && options.client !== undefined) {
     throw new TypeError('nilva-session: give either option "url" or option "client", not both');
   }
@@ -118,6 +135,8 @@ export async function createRedisSessionCache(options: CreateRedisSessionCacheOp
       socket: { connectTimeout: connectTimeoutMs, reconnectStrategy: reconnectDelay },
       commandOptions: { timeout: commandTimeoutMs },
     };
+    // Loaded here, not at import: an application passing its own `client` needs no second copy.
+    const { createClient } = await importPeer(() => import('@redis/client'), '@redis/client', 'createRedisSessionCache');
     const own = createClient(config);
     subscriber = createClient({
       ...config,

@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { CachedSession, SessionCache } from '../core/session-cache.js';
+import { assertKnownOptions, optionNames } from '../lib/option-names.js';
 import type { CacheRef } from './invalidation-message.js';
 
 /** Options of {@link MemorySessionCache}. */
@@ -35,6 +36,7 @@ export class MemorySessionCache implements SessionCache {
   #epoch = 0;
 
   constructor(options: MemorySessionCacheOptions = {}) {
+    assertKnownOptions('MemorySessionCache', options, optionNames<MemorySessionCacheOptions>({ max: true, clock: true }));
     const max = options.max ?? 100_000;
     if (typeof max !== 'number' || !Number.isInteger(max) || max < 1) {
       throw new TypeError(`nilva-session: option "max" must be a positive integer, got ${String(max)}`);

@@ -1,4 +1,5 @@
 import type { CachedSession, SessionCache } from '../core/session-cache.js';
+import { assertKnownOptions, optionNames } from '../lib/option-names.js';
 import { type CacheLogger, consoleCacheLogger } from './cache-logger.js';
 import { decodeCachedSession, encodeCachedSession } from './cached-session-codec.js';
 import { type CacheRef, decodeInvalidation, encodeInvalidation, type InvalidationMessage } from './invalidation-message.js';
@@ -80,6 +81,21 @@ class RedisUnavailable extends Error {
 /** Thrown without allocating while Redis is known to be down. */
 const UNAVAILABLE = new RedisUnavailable('nilva-session: Redis is unavailable');
 
+const REDIS_CACHE_OPTIONS = optionNames<RedisSessionCacheOptions>({
+  client: true,
+  subscriber: true,
+  namespace: true,
+  keyPrefix: true,
+  idPrefix: true,
+  tombstonePrefix: true,
+  tombstoneSeconds: true,
+  commandTimeoutMs: true,
+  retryAfterMs: true,
+  maxPendingInvalidations: true,
+  logger: true,
+  onClose: true,
+});
+
 /**
  * The shared tier: one JSON record per session in Redis, under `<namespace><keyPrefix><sha256>`
  * and `<namespace><idPrefix><uuid>`, with a TTL that never slides, plus pub/sub invalidation on
@@ -123,6 +139,7 @@ export class RedisSessionCache implements SessionCache {
 
   constructor(options: RedisSessionCacheOptions) {
     if (typeof options !== 'object' || options === null) fail('options', 'an object', options);
+    assertKnownOptions('RedisSessionCache', options, REDIS_CACHE_OPTIONS);
     if (!isCommandClient(options.client)) fail('client', 'a Redis client (sendCommand, isReady, on)', options.client);
     this.#client = options.client;
     this.#subscriber = options.subscriber;

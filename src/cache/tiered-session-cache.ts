@@ -1,4 +1,5 @@
 import type { CachedSession, CacheRead, SessionCache } from '../core/session-cache.js';
+import { assertKnownOptions, optionNames } from '../lib/option-names.js';
 import type { CacheRef } from './invalidation-message.js';
 import type { MemorySessionCache } from './memory-session-cache.js';
 import type { RedisCacheEvent, RedisSessionCache } from './redis-session-cache.js';
@@ -41,6 +42,7 @@ export class TieredSessionCache implements SessionCache {
     if (!remote.hasSubscriber) {
       throw new TypeError('nilva-session: option "remote" must be a RedisSessionCache with a subscriber connection');
     }
+    assertKnownOptions('TieredSessionCache', options, optionNames<TieredSessionCacheOptions>({ localTtlSeconds: true }));
     const seconds = options.localTtlSeconds ?? 30;
     if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds <= 0) {
       throw new TypeError(`nilva-session: option "localTtlSeconds" must be a positive number, got ${String(seconds)}`);

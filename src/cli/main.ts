@@ -7,6 +7,7 @@ import { SessionManager } from '../core/session-manager.js';
 import { connectDatabase } from '../store/connect.js';
 import { KyselySessionStore } from '../store/kysely-session-store.js';
 import { migrateSessionStore } from '../store/migrations.js';
+import type { UserIdType } from '../store/session-table.js';
 import { userAgentData } from '../useragent/user-agent-data.js';
 
 const USAGE = `Usage: nilva-session <command> [options]
@@ -27,15 +28,16 @@ Options:
   --redis-url URL               the apps' Redis, for cache invalidation (default: $REDIS_URL)
   --redis-namespace NS          the apps' cache namespace (default: nilva:)
   --table NAME                  session table name (default: user_session)
-  --user-id-type string|integer type of user_id (default: string)
+  --user-id-type string|integer type of user_id when migrate creates the table (default: string);
+                               other commands read it from the table (given, it must agree)
   --batch-size N                rows deleted per statement by purge (default: 1000)
   --inactive-retention-days N   purge also deletes sessions inactive for N days
   -h, --help                    show this help
 
 Examples:
-  DATABASE_URL=postgres://postgres@127.0.0.1/app nilva-session migrate
+  DATABASE_URL=postgres://postgres@127.0.0.1/app nilva-session migrate --user-id-type integer
   nilva-session purge --database-url sqlite:./app.sqlite --inactive-retention-days 30
-  nilva-session sessions revoke --user 42 --user-id-type integer --redis-url redis://127.0.0.1:6379
+  nilva-session sessions revoke --user 42 --redis-url redis://127.0.0.1:6379
 `;
 
 class UsageError extends Error {}
@@ -47,9 +49,10 @@ function positiveInteger(name: string, value: string | undefined): number | unde
   return n;
 }
 
-function userIdOf(value: string | undefined, type: 'string' | 'integer'): UserId {
+function userIdOf(value: string | undefined, type: 'string' | 'integer' | undefined): UserId {
   if (value === undefined || value === '') throw new UsageError('give --user ID');
-  if (type === 'string') return value;
+  // Without a type the store matches the text against the table's own user_id type.
+  if (type !== 'integer') return value;
   const n = Number(value);
   if (!Number.isSafeInteger(n)) throw new UsageError(`--user must be an integer with --user-id-type integer, got ${JSON.stringify(value)}`);
   return n;
@@ -95,8 +98,11 @@ async function run(argv: readonly string[]): Promise<number> {
   if (command === 'sessions' && sub !== 'list' && sub !== 'revoke') throw new UsageError('use "sessions list" or "sessions revoke"');
   const url = values['database-url'] ?? process.env.DATABASE_URL;
   if (url === undefined || url === '') throw new UsageError('give --database-url or set DATABASE_URL');
-  const userIdType = values['user-id-type'] ?? 'string';
-  if (userIdType !== 'string' && userIdType !== 'integer') throw new UsageError('--user-id-type must be "string" or "integer"');
+  const rawIdType = values['user-id-type'];
+  if (rawIdType !== undefined && rawIdType !== 'string' && rawIdType !== 'integer') {
+    throw new UsageError('--user-id-type must be "string" or "integer"');
+  }
+  const userIdType = rawIdType as UserIdType | undefined;
   const tableName = values.table;
   const batchSize = positiveInteger('batch-size', values['batch-size']);
   const retentionDays = positiveInteger('inactive-retention-days', values['inactive-retention-days']);
@@ -109,8 +115,9 @@ async function run(argv: readonly string[]): Promise<number> {
   let cache: SessionCache | undefined;
   try {
     const table = tableName === undefined ? {} : { tableName };
+    const idType = userIdType === undefined ? {} : { userIdType };
     if (command === 'migrate') {
-      await migrateSessionStore(database.db, { dialect: database.dialect, userIdType, ...table });
+      await migrateSessionStore(database.db, { dialect: database.dialect, ...idType, ...table });
       process.stdout.write(`migrated ${tableName ?? 'user_session'} on ${database.dialect}\n`);
       return 0;
     }
@@ -120,9 +127,10 @@ async function run(argv: readonly string[]): Promise<number> {
       const namespace = values['redis-namespace'];
       cache = await createRedisSessionCache({ url: redisUrl, ...(namespace === undefined ? {} : { namespace }) });
     }
-    const store = new KyselySessionStore({ db: database.db, dialect: database.dialect, userIdType, ...table });
+    const store = new KyselySessionStore({ db: database.db, dialect: database.dialect, ...idType, ...table });
     const manager = new SessionManager({ store, cache });
     try {
+      await manager.ready();
       if (command === 'purge') {
         const result = await manager.purgeExpired({
           ...(batchSize === undefined ? {} : { batchSize }),
@@ -165,8 +173,11 @@ run(process.argv.slice(2)).then(
       process.exitCode = 2;
       return;
     }
-    const cause = error instanceof Error && error.cause instanceof Error ? ` (${error.cause.message})` : '';
-    process.stderr.write(`nilva-session: ${error instanceof Error ? error.message : String(error)}${cause}\n`);
+    const message = error instanceof Error ? error.message : String(error);
+    const causeMessage = error instanceof Error && error.cause instanceof Error ? error.cause.message : '';
+    // The library's own errors already say what failed and what to do, with their prefix.
+    const cause = causeMessage === '' || message.includes(causeMessage) ? '' : ` (${causeMessage})`;
+    process.stderr.write(`${message.startsWith('nilva-session: ') ? '' : 'nilva-session: '}${message}${cause}\n`);
     process.exitCode = 1;
   },
 );

@@ -1,3 +1,4 @@
+import { assertKnownOptions, optionNames } from '../lib/option-names.js';
 import type { JwtOptions } from '../tokens/jwt.js';
 import type { SessionEvent, SessionLogger } from './events.js';
 import type { UserId } from './session.js';
@@ -129,9 +130,34 @@ function validTrustProxy(value: unknown): TrustProxy {
   return fail('trustProxy', 'a boolean, a hop count or a list of addresses', value);
 }
 
+const MANAGER_OPTIONS = optionNames<SessionManagerOptions>({
+  store: true,
+  cache: true,
+  loadUser: true,
+  isUserActive: true,
+  tokenSize: true,
+  sessionTtlSeconds: true,
+  idleTimeoutSeconds: true,
+  cacheTtlSeconds: true,
+  touchIntervalSeconds: true,
+  userAgentPolicy: true,
+  tokenKeyword: true,
+  bearerKeyword: true,
+  jwt: true,
+  schemes: true,
+  trustProxy: true,
+  maxSessionsPerUser: true,
+  genericErrors: true,
+  touchFlushIntervalMs: true,
+  onEvent: true,
+  logger: true,
+  clock: true,
+});
+
 /** Validates options and applies defaults (DESIGN §4). Throws a `TypeError` naming the option. */
 export function resolveConfig(options: SessionManagerOptions<never>): SessionConfig {
   if (typeof options !== 'object' || options === null) fail('options', 'an object', options);
+  assertKnownOptions('SessionManager', options, MANAGER_OPTIONS);
   const store = options.store as unknown;
   if (typeof store !== 'object' || store === null || typeof (store as { findByKeyHash?: unknown }).findByKeyHash !== 'function') {
     fail('store', 'a SessionStore', store);

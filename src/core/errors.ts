@@ -38,7 +38,12 @@ export type SessionErrorCode =
   /** A refresh JWT whose user is inactive or gone. */
   | 'ERR_NO_ACTIVE_ACCOUNT'
   /** The store could not be reached. */
-  | 'ERR_STORE_UNAVAILABLE';
+  | 'ERR_STORE_UNAVAILABLE'
+  /**
+   * The store is reachable but cannot serve: its table is missing, a migration is pending, or
+   * `user_id` is of another type than configured. The message says which, and what to do.
+   */
+  | 'ERR_STORE_NOT_READY';
 
 /**
  * The one error class of the library. `code` is stable; `message` is the text the HTTP

@@ -58,4 +58,6 @@ export type SessionEvent =
 /** Where the library reports what it cannot throw: failed background writes, cache faults. */
 export interface SessionLogger {
   warn(message: string, details?: Record<string, unknown>): void;
+  /** Failures that make requests fail (a store outage). Default: `warn`. */
+  error?(message: string, details?: Record<string, unknown>): void;
 }

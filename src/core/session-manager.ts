@@ -83,6 +83,7 @@ function defaultIsUserActive(user: unknown): boolean {
 
 const consoleLogger: SessionLogger = {
   warn: (message, details) => console.warn(message, details ?? ''),
+  error: (message, details) => console.error(message, details ?? ''),
 };
 
 /**
@@ -112,6 +113,10 @@ export class SessionManager<TUser = unknown> {
   readonly #jwt: JwtCodec | undefined;
   readonly #tokenKeyword: string | null;
   readonly #bearerKeyword: string | null;
+  /** Whether the store's last call failed: its cause is logged once per outage, not per request. */
+  #storeDown = false;
+  /** Likewise for the application's `loadUser`. */
+  #loadUserDown = false;
 
   constructor(options: SessionManagerOptions<TUser>) {
     this.config = resolveConfig(options as unknown as SessionManagerOptions<never>);
@@ -314,8 +319,9 @@ export class SessionManager<TUser = unknown> {
     try {
       row = kind === 'key' ? await this.#store.findByKeyHash(lookup) : await this.#store.findById(lookup);
     } catch (error) {
-      return { ok: false, error: storeUnavailable(error) };
+      return { ok: false, error: this.#storeFailed(error) };
     }
+    if (this.#storeDown) this.#storeAnswered();
     if (row === undefined || (userId !== undefined && String(row.userId) !== String(userId))) {
       return scheme === 'token'
         ? this.#fail('ERR_SESSION_INVALID', messages.invalidToken)
@@ -362,8 +368,18 @@ export class SessionManager<TUser = unknown> {
     try {
       user = await this.#loadUser(userId);
     } catch (error) {
+      // The application's own user store failed: said once until it answers again.
+      if (!this.#loadUserDown) {
+        this.#loadUserDown = true;
+        const log = this.#logger.error ?? this.#logger.warn;
+        log.call(
+          this.#logger,
+          `nilva-session: loadUser threw; requests needing the user answer 503 until it recovers: ${describeError(error)}`,
+        );
+      }
       return storeUnavailable(error);
     }
+    this.#loadUserDown = false;
     return user === null || user === undefined || !this.#isUserActive(user) ? undefined : user;
   }
 
@@ -408,7 +424,7 @@ export class SessionManager<TUser = unknown> {
     try {
       await this.#store.deactivate([entry.id], messages.userAgentChangedDetail);
     } catch (error) {
-      return { ok: false, error: storeUnavailable(error) };
+      return { ok: false, error: this.#storeFailed(error) };
     }
     await this.#invalidate([ref]);
     this.#emit({
@@ -673,10 +689,72 @@ export class SessionManager<TUser = unknown> {
   }
 
   async #storeCall<T>(call: () => Promise<T>): Promise<T> {
+    let result: T;
     try {
-      return await call();
+      result = await call();
     } catch (error) {
-      throw storeUnavailable(error);
+      throw this.#storeFailed(error);
+    }
+    if (this.#storeDown) this.#storeAnswered();
+    return result;
+  }
+
+  /**
+   * The 503 for a failed store call. The first failure of an outage is logged with the
+   * store's explanation (what failed, what to do); the rest of the outage stays quiet.
+   */
+  #storeFailed(error: unknown): SessionError {
+    if (error instanceof SessionError && error.code === 'ERR_STORE_UNAVAILABLE') return error;
+    if (!this.#storeDown) {
+      this.#storeDown = true;
+      const log = this.#logger.error ?? this.#logger.warn;
+      log.call(this.#logger, `nilva-session: the session store failed; requests answer 503 until it recovers. ${this.#explain(error)}`, {
+        code: errorCode(error),
+      });
+    }
+    return storeUnavailable(error);
+  }
+
+  #storeAnswered(): void {
+    this.#storeDown = false;
+    this.#logger.warn('nilva-session: the session store answers again');
+  }
+
+  #explain(error: unknown): string {
+    try {
+      const said: unknown = this.#store.explainError?.(error);
+      if (typeof said === 'string') return said;
+      // A store that breaks the contract (a promise, say) must not leave a rejection unhandled.
+      if (said instanceof Promise) said.catch(() => undefined);
+    } catch {
+      // An explanation must never hide the failure it explains.
+    }
+    return describeError(error);
+  }
+
+  /**
+   * Checks at start-up that the store can serve: the table exists, every migration is
+   * applied, `user_id` is of the configured type, the database answers. Call it before
+   * listening, so a forgotten `migrate` or a wrong URL stops the process with a message
+   * instead of answering 503 to every request.
+   *
+   * @throws SessionError `ERR_STORE_NOT_READY` (the store is reachable but not set up; the
+   *   message says what to run) or `ERR_STORE_UNAVAILABLE` (it cannot be reached; the message
+   *   says why, with a hint)
+   * @example
+   * await sessions.ready();
+   * app.listen(3000);
+   */
+  async ready(): Promise<void> {
+    try {
+      // A store without a check is asked for a session that cannot exist: a round trip.
+      if (this.#store.check !== undefined) await this.#store.check();
+      else await this.#store.findById('00000000-0000-4000-8000-000000000000');
+    } catch (error) {
+      if (error instanceof SessionError && error.code === 'ERR_STORE_NOT_READY') throw error;
+      throw new SessionError('ERR_STORE_UNAVAILABLE', `nilva-session: the session store cannot be reached: ${this.#explain(error)}`, {
+        cause: error,
+      });
     }
   }
 
@@ -700,7 +778,21 @@ export class SessionManager<TUser = unknown> {
   }
 }
 
+/**
+ * Every store failure reaches callers as `ERR_STORE_UNAVAILABLE` (HTTP 503), whatever its cause
+ * (kept as `cause`); a `SessionError` of the store's own (`ERR_STORE_NOT_READY`) is the cause too.
+ */
 function storeUnavailable(error: unknown): SessionError {
-  if (error instanceof SessionError) return error;
+  if (error instanceof SessionError && error.code !== 'ERR_STORE_NOT_READY') return error;
   return new SessionError('ERR_STORE_UNAVAILABLE', messages.storeUnavailable, { cause: error });
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? error.message || error.name : String(error);
+}
+
+function errorCode(error: unknown): string | undefined {
+  if (error instanceof SessionError) return error.code;
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  return typeof code === 'string' ? code : undefined;
 }

@@ -51,6 +51,18 @@ export interface SessionStore {
    * Two concurrent calls with the same `presentedJti` must not both succeed.
    */
   rotateRefreshJti(id: string, presentedJti: string, newJti: string): Promise<boolean>;
+  /**
+   * Start-up check (`SessionManager.ready()`): resolves when the store can serve, rejects with
+   * a `SessionError` `ERR_STORE_NOT_READY` saying what to do (its table is missing, a migration
+   * is pending, …) or with the driver's error when it cannot be reached.
+   */
+  check?(): Promise<void>;
+  /**
+   * A line for the operator about an error this store threw: what failed and what to do
+   * ("run `nilva-session migrate`", "nothing accepts connections at 127.0.0.1:5432", …).
+   * Never includes a token or a password.
+   */
+  explainError?(error: unknown): string;
   /** Releases connections. */
   close?(): Promise<void>;
 }

@@ -1,4 +1,4 @@
-import type { SessionError, SessionErrorCode } from '../core/errors.js';
+import { messages, type SessionError, type SessionErrorCode } from '../core/errors.js';
 import type { ApiResponse } from './api-types.js';
 
 const JSON_TYPE = 'application/json';
@@ -23,6 +23,7 @@ const STATUS: Readonly<Record<SessionErrorCode, number>> = {
   ERR_REFRESH_BLACKLISTED: 401,
   ERR_NO_ACTIVE_ACCOUNT: 401,
   ERR_STORE_UNAVAILABLE: 503,
+  ERR_STORE_NOT_READY: 503,
 };
 
 /** Codes whose body carries a simplejwt-style `code` next to `detail`. */
@@ -46,7 +47,8 @@ export function json(status: number, body: unknown, headers: Record<string, stri
  */
 export function errorResponse(error: SessionError, challenge: string, genericErrors: boolean): ApiResponse {
   const status = STATUS[error.code];
-  if (status === 503) return json(503, { detail: error.message }, { 'retry-after': '5' });
+  // The client learns only that the service is down; the cause is for the logs.
+  if (status === 503) return json(503, { detail: messages.storeUnavailable }, { 'retry-after': '5' });
   if (genericErrors && error.code !== 'ERR_NOT_AUTHENTICATED') {
     return json(401, { detail: 'Invalid token.' }, { 'www-authenticate': challenge });
   }

@@ -3,6 +3,7 @@ import type { SessionLogger } from '../core/events.js';
 import type { UserId } from '../core/session.js';
 import type { AuthOutcome, AuthSuccess, MaybePromise, RequestFacts, SessionManager } from '../core/session-manager.js';
 import { clientIp, compileTrustProxy, type ProxyTrust } from '../lib/ip.js';
+import { assertKnownOptions, optionNames } from '../lib/option-names.js';
 import type { ApiRequest, ApiResponse } from './api-types.js';
 import { badRequest, errorResponse, json } from './error-responses.js';
 import { charFields, readBody } from './request-body.js';
@@ -13,8 +14,15 @@ export interface SessionApiOptions<TUser> {
   /** The session engine. */
   readonly manager: SessionManager<TUser>;
   /**
-   * Checks a username and password; returns the user's id, or `null` when they do not match.
-   * A rejection is treated as an infrastructure failure (503).
+   * Checks a username and password. Returns the user's id (a string, or a number when the
+   * session table's `user_id` is an integer) when they match, and `null` (or `undefined`) when
+   * they do not, or the user may not sign in. A rejection is logged and answered 503.
+   *
+   * @example
+   * verifyCredentials: async (username, password) => {
+   *   const user = await users.findByUsername(username);
+   *   return user !== undefined && (await verifyPassword(password, user.passwordHash)) ? user.id : null;
+   * }
    */
   readonly verifyCredentials: (
     username: string,
@@ -59,6 +67,14 @@ export class SessionApi<TUser = unknown> {
   readonly #bearerChallenge: string;
 
   constructor(options: SessionApiOptions<TUser>) {
+    if (typeof options !== 'object' || options === null) throw new TypeError('nilva-session: SessionApi needs an options object');
+    assertKnownOptions(
+      'SessionApi',
+      options,
+      optionNames<SessionApiOptions<TUser>>({ manager: true, verifyCredentials: true, maxTokenIds: true, logger: true }),
+    );
+    if (typeof options.manager?.authenticate !== 'function')
+      throw new TypeError('nilva-session: option "manager" must be a SessionManager');
     if (typeof options.verifyCredentials !== 'function') {
       throw new TypeError('nilva-session: option "verifyCredentials" must be a function');
     }
@@ -71,7 +87,7 @@ export class SessionApi<TUser = unknown> {
     this.#verifyCredentials = options.verifyCredentials;
     this.#maxTokenIds = max;
     this.#trust = compileTrustProxy(options.manager.config.trustProxy);
-    this.#logger = options.logger ?? { warn: (message) => console.error(message) };
+    this.#logger = options.logger ?? { warn: (message) => console.warn(message), error: (message) => console.error(message) };
     this.#unauthenticated = this.error(new SessionError('ERR_NOT_AUTHENTICATED', messages.notAuthenticated));
     const jwtRoutes: Array<[string, Route]> =
       options.manager.jwt === undefined
@@ -191,7 +207,15 @@ export class SessionApi<TUser = unknown> {
     try {
       userId = await this.#verifyCredentials(checked.values.username as string, checked.values.password as string, facts);
     } catch (error) {
-      throw error instanceof SessionError ? error : new SessionError('ERR_STORE_UNAVAILABLE', messages.storeUnavailable, { cause: error });
+      if (error instanceof SessionError) throw error;
+      // The application's check failed (its user table is down, most often): the client gets a
+      // 503, and the operator the cause.
+      const log = this.#logger.error ?? this.#logger.warn;
+      log.call(
+        this.#logger,
+        `nilva-session: verifyCredentials threw; login answers 503: ${error instanceof Error ? error.message : String(error)}`,
+      );
+      throw new SessionError('ERR_STORE_UNAVAILABLE', messages.storeUnavailable, { cause: error });
     }
     if (userId === null || userId === undefined) {
       return json(401, { detail: 'No active account found with the given credentials' }, { 'www-authenticate': this.challenge });

@@ -15,6 +15,17 @@ export function assertKnownOptions(owner: string, options: object, known: readon
 }
 
 /**
+ * The option names of an options type, as a list. Written as a record so that the compiler
+ * refuses both a missing and an extra name: the list cannot drift from the interface.
+ *
+ * @example
+ * const KNOWN = optionNames<MemorySessionCacheOptions>({ max: true, clock: true });
+ */
+export function optionNames<T>(names: { readonly [K in keyof Required<T>]: true }): readonly string[] {
+  return Object.freeze(Object.keys(names));
+}
+
+/**
  * The known name closest to `name`, or `undefined` when none is close. Compared without case
  * and without `_`/`-`, so `cache_ttl_seconds` and `CACHETTLSECONDS` find `cacheTtlSeconds`; a
  * name that is the start of a known one without its unit (`cacheTTL`) finds it too.
@@ -26,7 +37,14 @@ export function nearestName(name: string, known: readonly string[]): string | un
   for (const candidate of known) {
     const folded = fold(candidate);
     if (folded === wanted) return candidate;
-    const distance = folded.startsWith(wanted) && wanted.length >= 4 ? 1 : editDistance(wanted, folded);
+    // A known name missing its unit (`cacheTTL`), or one with a word too many (`maxSize`), is close.
+    // The missing unit is the likelier slip: `cacheTTL` is `cacheTtlSeconds`, not `cache`.
+    const distance =
+      folded.startsWith(wanted) && wanted.length >= 4
+        ? 1
+        : wanted.startsWith(folded) && folded.length >= 3
+          ? 1.5
+          : editDistance(wanted, folded);
     if (distance < bestDistance) {
       best = candidate;
       bestDistance = distance;

@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-export { connectDatabase, type DatabaseConnection } from './connect.js';
+export { type ConnectDatabaseOptions, connectDatabase, type DatabaseConnection } from './connect.js';
 export { KyselySessionAdminStore, type KyselySessionAdminStoreOptions } from './kysely-session-admin-store.js';
 export { KyselySessionStore, type KyselySessionStoreOptions } from './kysely-session-store.js';
 export {

@@ -10,9 +10,11 @@ import type {
   SessionAdminStore,
   UserAgentCount,
 } from '../core/session-admin-store.js';
+import { explainDriverError } from './driver-errors.js';
 import type { KyselySessionStoreOptions } from './kysely-session-store.js';
-import { normalizeUuid, RECORD_COLUMNS, REF_COLUMNS, RowCodec, sortedIds, uniqueUuids } from './row-codec.js';
+import { normalizeUuid, RECORD_COLUMNS, REF_COLUMNS, type RowCodec, sortedIds, uniqueUuids } from './row-codec.js';
 import { resolveStoreOptions, type SessionDatabase, type SqlDialect, type UserIdType } from './session-table.js';
+import { SessionTableGuard } from './session-table-check.js';
 
 type Db = Kysely<SessionDatabase>;
 type Where = ExpressionBuilder<SessionDatabase, string>;
@@ -43,18 +45,44 @@ export type KyselySessionAdminStoreOptions<DB> = KyselySessionStoreOptions<DB>;
 export class KyselySessionAdminStore<DB = SessionDatabase> implements SessionAdminStore {
   readonly dialect: SqlDialect;
   readonly tableName: string;
-  readonly userIdType: UserIdType;
   readonly #db: Db;
-  readonly #codec: RowCodec;
+  readonly #table: SessionTableGuard;
 
   /** @throws TypeError naming the option when an option is invalid */
   constructor(options: KyselySessionAdminStoreOptions<DB>) {
     const resolved = resolveStoreOptions('KyselySessionAdminStore', options);
     this.dialect = resolved.dialect;
     this.tableName = resolved.tableName;
-    this.userIdType = resolved.userIdType;
     this.#db = resolved.db;
-    this.#codec = new RowCodec(this.dialect, this.userIdType);
+    this.#table = new SessionTableGuard(
+      resolved.db as unknown as Kysely<unknown>,
+      resolved.dialect,
+      resolved.tableName,
+      resolved.userIdType,
+    );
+  }
+
+  /**
+   * How `user_id` is stored: the `userIdType` option, or, when it was left out, the table's
+   * own type once the first query has read it (`undefined` until then).
+   */
+  get userIdType(): UserIdType | undefined {
+    return this.#table.userIdType;
+  }
+
+  /**
+   * Checks that the table exists, every migration is applied, and `user_id` is of
+   * `userIdType`. `SessionManager.ready()` calls it at start-up.
+   *
+   * @throws SessionError `ERR_STORE_NOT_READY` saying what is wrong and what to do
+   */
+  check(): Promise<void> {
+    return this.#table.check();
+  }
+
+  /** What failed and what to do about it, from the driver's error code. */
+  explainError(error: unknown): string {
+    return explainDriverError(error, this.dialect, this.tableName);
   }
 
   /**
@@ -71,7 +99,7 @@ export class KyselySessionAdminStore<DB = SessionDatabase> implements SessionAdm
     if (!SORT_KEYS.includes(sort)) throw new TypeError(`nilva-session: list "sort" must be one of ${SORT_KEYS.join(', ')}`);
     if (order !== 'asc' && order !== 'desc') throw new TypeError('nilva-session: list "order" must be "asc" or "desc"');
     if (query.after !== undefined && query.before !== undefined) throw new TypeError('nilva-session: give "after" or "before", not both');
-    const filter = this.#filter(query);
+    const filter = this.#filter(query, await this.#table.codec());
     if (filter === undefined) return { sessions: [], hasMore: false };
     const backwards = query.before !== undefined;
     const cursor = query.after ?? query.before;
@@ -91,8 +119,7 @@ export class KyselySessionAdminStore<DB = SessionDatabase> implements SessionAdm
   }
 
   /** The WHERE of the filters, or `undefined` when nothing can match (a user id of the wrong type, a bad prefix). */
-  #filter(query: AdminListQuery): Condition | undefined {
-    const c = this.#codec;
+  #filter(query: AdminListQuery, c: RowCodec): Condition | undefined {
     let userId: string | number | undefined;
     if (query.userId !== undefined) {
       userId = c.userId(query.userId);
@@ -119,7 +146,7 @@ export class KyselySessionAdminStore<DB = SessionDatabase> implements SessionAdm
   }
 
   async #scan(sort: AdminSortKey, descending: boolean, segment: Segment, filter: Condition, limit: number): Promise<SessionRecord[]> {
-    const c = this.#codec;
+    const c = await this.#table.codec();
     const dir = descending ? 'desc' : 'asc';
     const cmp = descending ? '<' : '>';
     let query = this.#db.selectFrom(this.tableName).select(RECORD_COLUMNS).where(filter);
@@ -143,19 +170,21 @@ export class KyselySessionAdminStore<DB = SessionDatabase> implements SessionAdm
   }
 
   async findById(id: string): Promise<SessionRecord | undefined> {
+    const codec = await this.#table.codec();
     const uuid = normalizeUuid(id);
     if (uuid === undefined) return undefined;
     const row = await this.#db.selectFrom(this.tableName).select(RECORD_COLUMNS).where('id', '=', uuid).executeTakeFirst();
-    return row === undefined ? undefined : this.#codec.record(row);
+    return row === undefined ? undefined : codec.record(row);
   }
 
   async update(id: string, changes: AdminSessionChanges): Promise<SessionRef | undefined> {
+    const codec = await this.#table.codec();
     const uuid = normalizeUuid(id);
     if (uuid === undefined) return undefined;
     const set: { is_active?: boolean | number; detail?: string | null } = {};
     if (changes.isActive !== undefined) {
       if (typeof changes.isActive !== 'boolean') throw new TypeError('nilva-session: update "isActive" must be a boolean');
-      set.is_active = this.#codec.bool(changes.isActive);
+      set.is_active = codec.bool(changes.isActive);
     }
     if (changes.detail !== undefined) {
       if (changes.detail !== null && typeof changes.detail !== 'string')
@@ -165,15 +194,15 @@ export class KyselySessionAdminStore<DB = SessionDatabase> implements SessionAdm
     const select = () => this.#db.selectFrom(this.tableName).select(REF_COLUMNS).where('id', '=', uuid).executeTakeFirst();
     if (Object.keys(set).length === 0) {
       const row = await select();
-      return row === undefined ? undefined : this.#codec.ref(row);
+      return row === undefined ? undefined : codec.ref(row);
     }
     if (this.dialect === 'mysql') {
       await this.#db.updateTable(this.tableName).set(set).where('id', '=', uuid).execute();
       const row = await select();
-      return row === undefined ? undefined : this.#codec.ref(row);
+      return row === undefined ? undefined : codec.ref(row);
     }
     const row = await this.#db.updateTable(this.tableName).set(set).where('id', '=', uuid).returning(REF_COLUMNS).executeTakeFirst();
-    return row === undefined ? undefined : this.#codec.ref(row);
+    return row === undefined ? undefined : codec.ref(row);
   }
 
   async delete(ids: readonly string[]): Promise<SessionRef[]> {
@@ -184,7 +213,7 @@ export class KyselySessionAdminStore<DB = SessionDatabase> implements SessionAdm
   }
 
   async #delete(ids: readonly string[]): Promise<SessionRef[]> {
-    const c = this.#codec;
+    const c = await this.#table.codec();
     if (this.dialect !== 'mysql') {
       const rows = await this.#db.deleteFrom(this.tableName).where('id', 'in', ids).returning(REF_COLUMNS).execute();
       return rows.map((row) => c.ref(row));
@@ -207,18 +236,19 @@ export class KyselySessionAdminStore<DB = SessionDatabase> implements SessionAdm
   }
 
   async countActive(now: Date): Promise<number> {
-    const at = this.#codec.time(now);
+    const codec = await this.#table.codec();
+    const at = codec.time(now);
     const row = await this.#db
       .selectFrom(this.tableName)
       .select((eb) => eb.fn.countAll().as('n'))
-      .where('is_active', '=', this.#codec.bool(true))
+      .where('is_active', '=', codec.bool(true))
       .where((eb) => eb.or([eb('expire_at', 'is', null), eb('expire_at', '>', at)]))
       .executeTakeFirst();
     return Number(row?.n ?? 0);
   }
 
   async loginsPerDay(since: Date, until: Date): Promise<DailyCount[]> {
-    const c = this.#codec;
+    const c = await this.#table.codec();
     // Times are UTC in every dialect (timestamptz, DATETIME written in UTC, ISO text).
     const day =
       this.dialect === 'postgres'
@@ -234,14 +264,15 @@ export class KyselySessionAdminStore<DB = SessionDatabase> implements SessionAdm
   }
 
   async topUserAgents(now: Date, limit: number): Promise<UserAgentCount[]> {
+    const codec = await this.#table.codec();
     if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
       throw new TypeError(`nilva-session: topUserAgents "limit" must be an integer from 1 to ${MAX_LIMIT}`);
     }
-    const at = this.#codec.time(now);
+    const at = codec.time(now);
     const rows = await this.#db
       .selectFrom(this.tableName)
       .select((eb) => ['user_agent', eb.fn.countAll().as('n')])
-      .where('is_active', '=', this.#codec.bool(true))
+      .where('is_active', '=', codec.bool(true))
       .where((eb) => eb.or([eb('expire_at', 'is', null), eb('expire_at', '>', at)]))
       .groupBy('user_agent')
       .orderBy('n', 'desc')

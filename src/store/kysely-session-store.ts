@@ -1,8 +1,10 @@
 import { type ExpressionBuilder, type Kysely, sql } from 'kysely';
 import type { SessionRecord, SessionRef, UserId } from '../core/session.js';
 import type { SessionStore } from '../core/session-store.js';
-import { decodeBool, decodeTime, normalizeUuid, RECORD_COLUMNS, REF_COLUMNS, RowCodec, sortedIds, uniqueUuids } from './row-codec.js';
+import { explainDriverError } from './driver-errors.js';
+import { decodeBool, decodeTime, normalizeUuid, RECORD_COLUMNS, REF_COLUMNS, sortedIds, uniqueUuids } from './row-codec.js';
 import { resolveStoreOptions, type SessionDatabase, type SqlDialect, type UserIdType } from './session-table.js';
+import { SessionTableGuard } from './session-table-check.js';
 
 /** Options of {@link KyselySessionStore}. */
 export interface KyselySessionStoreOptions<DB> {
@@ -22,8 +24,10 @@ export interface KyselySessionStoreOptions<DB> {
    */
   readonly tableName?: string | undefined;
   /**
-   * The type of `user_id`, as given to `migrateSessionStore`. Default `'string'`: ids come back
-   * as strings. With `'integer'` they come back as numbers.
+   * The type of `user_id`: `'string'` (ids come back as strings) or `'integer'` (numbers).
+   * Default: read from the table before the first query, so it is given once, to
+   * `migrateSessionStore`. When given, it must agree with the table, or every call fails with
+   * `ERR_STORE_NOT_READY` (see {@link KyselySessionStore.check}).
    */
   readonly userIdType?: UserIdType | undefined;
 }
@@ -57,31 +61,58 @@ export class KyselySessionStore<DB = SessionDatabase> implements SessionStore {
   /** The session table's name. */
   readonly tableName: string;
   /** How `user_id` is stored and returned. */
-  readonly userIdType: UserIdType;
   readonly #db: Db;
-  readonly #codec: RowCodec;
+  readonly #table: SessionTableGuard;
 
   /** @throws TypeError naming the option when an option is invalid */
   constructor(options: KyselySessionStoreOptions<DB>) {
     const resolved = resolveStoreOptions('KyselySessionStore', options);
     this.dialect = resolved.dialect;
     this.tableName = resolved.tableName;
-    this.userIdType = resolved.userIdType;
     this.#db = resolved.db;
-    this.#codec = new RowCodec(this.dialect, this.userIdType);
+    this.#table = new SessionTableGuard(
+      resolved.db as unknown as Kysely<unknown>,
+      resolved.dialect,
+      resolved.tableName,
+      resolved.userIdType,
+    );
+  }
+
+  /**
+   * How `user_id` is stored: the `userIdType` option, or, when it was left out, the table's
+   * own type once the first query has read it (`undefined` until then).
+   */
+  get userIdType(): UserIdType | undefined {
+    return this.#table.userIdType;
+  }
+
+  /**
+   * Checks that the table exists, every migration is applied, and `user_id` is of
+   * `userIdType`. `SessionManager.ready()` calls it at start-up.
+   *
+   * @throws SessionError `ERR_STORE_NOT_READY` saying what is wrong and what to do
+   */
+  check(): Promise<void> {
+    return this.#table.check();
+  }
+
+  /** What failed and what to do about it, from the driver's error code. */
+  explainError(error: unknown): string {
+    return explainDriverError(error, this.dialect, this.tableName);
   }
 
   async insert(session: SessionRecord): Promise<void> {
     const id = normalizeUuid(session.id);
     if (id === undefined) throw new TypeError(`nilva-session: session id must be a UUID, got ${JSON.stringify(session.id)}`);
-    const userId = this.#codec.userId(session.userId);
+    const codec = await this.#table.codec();
+    const userId = codec.userId(session.userId);
     if (userId === undefined) {
       throw new TypeError(`nilva-session: user id ${JSON.stringify(session.userId)} is not an integer (userIdType is 'integer')`);
     }
     if (session.refreshJti !== null && !isJti(session.refreshJti)) {
       throw new TypeError(`nilva-session: refreshJti must be null or a string of 1 to ${MAX_JTI_LENGTH} characters`);
     }
-    const c = this.#codec;
+    const c = codec;
     await this.#db
       .insertInto(this.tableName)
       .values({
@@ -103,32 +134,35 @@ export class KyselySessionStore<DB = SessionDatabase> implements SessionStore {
 
   async findByKeyHash(keyHash: string): Promise<SessionRecord | undefined> {
     if (typeof keyHash !== 'string') return undefined;
+    const codec = await this.#table.codec();
     const row = await this.#db.selectFrom(this.tableName).select(RECORD_COLUMNS).where('key_hash', '=', keyHash).executeTakeFirst();
-    return row === undefined ? undefined : this.#codec.record(row);
+    return row === undefined ? undefined : codec.record(row);
   }
 
   async findById(id: string): Promise<SessionRecord | undefined> {
     // A malformed id would make PostgreSQL's uuid cast fail; no row can have one anyway.
     const uuid = normalizeUuid(id);
     if (uuid === undefined) return undefined;
+    const codec = await this.#table.codec();
     const row = await this.#db.selectFrom(this.tableName).select(RECORD_COLUMNS).where('id', '=', uuid).executeTakeFirst();
-    return row === undefined ? undefined : this.#codec.record(row);
+    return row === undefined ? undefined : codec.record(row);
   }
 
   async listActive(userId: UserId, now: Date): Promise<SessionRecord[]> {
-    const uid = this.#codec.userId(userId);
+    const codec = await this.#table.codec();
+    const uid = codec.userId(userId);
     if (uid === undefined) return [];
-    const at = this.#codec.time(now);
+    const at = codec.time(now);
     const rows = await this.#db
       .selectFrom(this.tableName)
       .select(RECORD_COLUMNS)
       .where('user_id', '=', uid)
-      .where('is_active', '=', this.#codec.bool(true))
+      .where('is_active', '=', codec.bool(true))
       .where((eb) => eb.or([eb('expire_at', 'is', null), eb('expire_at', '>', at)]))
       .orderBy('last_online', 'desc')
       .orderBy('id', 'asc')
       .execute();
-    return rows.map((row) => this.#codec.record(row));
+    return rows.map((row) => codec.record(row));
   }
 
   async updateLastIp(id: string, lastIp: string): Promise<void> {
@@ -181,7 +215,7 @@ export class KyselySessionStore<DB = SessionDatabase> implements SessionStore {
    * InnoDB walks the primary key in order, so rows are locked in id order.
    */
   async #touchCase(batch: ReadonlyArray<readonly [string, number]>): Promise<void> {
-    const c = this.#codec;
+    const c = await this.#table.codec();
     const cases = batch.map(([id, at]) =>
       this.dialect === 'mysql'
         ? sql`when ${id} then cast(${c.time(new Date(at))} as datetime(3))`
@@ -198,9 +232,11 @@ export class KyselySessionStore<DB = SessionDatabase> implements SessionStore {
 
   async deactivate(ids: readonly string[], detail: string, options?: { readonly userId?: UserId }): Promise<SessionRef[]> {
     const uuids = uniqueUuids(ids);
+    if (uuids.length === 0) return [];
+    const codec = await this.#table.codec();
     let userId: string | number | undefined;
     if (options?.userId !== undefined) {
-      userId = this.#codec.userId(options.userId);
+      userId = codec.userId(options.userId);
       if (userId === undefined) return [];
     }
     const refs: SessionRef[] = [];
@@ -211,7 +247,8 @@ export class KyselySessionStore<DB = SessionDatabase> implements SessionStore {
   }
 
   async deactivateAllForUser(userId: UserId, detail: string, options?: { readonly exceptId?: string }): Promise<SessionRef[]> {
-    const uid = this.#codec.userId(userId);
+    const codec = await this.#table.codec();
+    const uid = codec.userId(userId);
     if (uid === undefined) return [];
     // A malformed exceptId names no session, so nothing is excepted.
     const exceptId = options?.exceptId === undefined ? undefined : normalizeUuid(options.exceptId);
@@ -231,7 +268,7 @@ export class KyselySessionStore<DB = SessionDatabase> implements SessionStore {
    *   in scope, update them by id. Locking by primary key only takes no gap locks.
    */
   async #deactivate(scope: DeactivateScope, detail: string): Promise<SessionRef[]> {
-    const c = this.#codec;
+    const c = await this.#table.codec();
     const inactive = { is_active: c.bool(false), detail };
     const inScope = (eb: Where) => {
       const terms = [eb('is_active', '=', c.bool(true))];
@@ -300,11 +337,12 @@ export class KyselySessionStore<DB = SessionDatabase> implements SessionStore {
     if (!isJti(newJti)) throw new TypeError(`nilva-session: newJti must be a string of 1 to ${MAX_JTI_LENGTH} characters`);
     const uuid = normalizeUuid(id);
     if (uuid === undefined || !isJti(presentedJti)) return false;
+    const codec = await this.#table.codec();
     const result = await this.#db
       .updateTable(this.tableName)
       .set({ refresh_jti: newJti })
       .where('id', '=', uuid)
-      .where('is_active', '=', this.#codec.bool(true))
+      .where('is_active', '=', codec.bool(true))
       .where('refresh_jti', '=', presentedJti)
       .executeTakeFirst();
     // mysql2 reports matched rows (its FOUND_ROWS flag), so a no-op rotation to the same jti
@@ -313,21 +351,22 @@ export class KyselySessionStore<DB = SessionDatabase> implements SessionStore {
   }
 
   async refsForUser(userId: UserId): Promise<SessionRef[]> {
-    const uid = this.#codec.userId(userId);
+    const codec = await this.#table.codec();
+    const uid = codec.userId(userId);
     if (uid === undefined) return [];
     const rows = await this.#db
       .selectFrom(this.tableName)
       .select(REF_COLUMNS)
       .where('user_id', '=', uid)
-      .where('is_active', '=', this.#codec.bool(true))
+      .where('is_active', '=', codec.bool(true))
       .execute();
-    return rows.map((row) => this.#codec.ref(row));
+    return rows.map((row) => codec.ref(row));
   }
 
   async deleteExpired(options: { readonly before: Date; readonly inactiveBefore?: Date; readonly limit: number }): Promise<SessionRef[]> {
     const { before, inactiveBefore, limit } = options;
     if (!Number.isSafeInteger(limit) || limit < 1) throw new TypeError('nilva-session: deleteExpired "limit" must be a positive integer');
-    const c = this.#codec;
+    const c = await this.#table.codec();
     const purgeable = (eb: Where) => {
       const expired = eb('expire_at', '<=', c.time(before));
       if (inactiveBefore === undefined) return expired;

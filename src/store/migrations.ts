@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
 import { type Kysely, sql } from 'kysely';
+import { assertKnownOptions, optionNames } from '../lib/option-names.js';
+import { columnExists, inspectSessionTable, MIGRATIONS_TABLE_NAME, tableExists } from './catalog.js';
 import { withMigrationLock } from './migration-lock.js';
+import { LATEST_MIGRATION } from './migration-versions.js';
 import { type SqlDialect, type UserIdType, validateDialect, validateTableName, validateUserIdType } from './session-table.js';
+import { verifySessionTable } from './session-table-check.js';
 
-/**
- * The bookkeeping table: one row per (session table, migration version) applied. Shared by
- * every session table of the database, so each is migrated on its own.
- */
-export const MIGRATIONS_TABLE_NAME = 'nilva_session_migrations';
+export { MIGRATIONS_TABLE_NAME };
 
 /** Options of {@link migrateSessionStore}. */
 export interface MigrateSessionStoreOptions {
@@ -17,8 +17,9 @@ export interface MigrateSessionStoreOptions {
   readonly tableName?: string | undefined;
   /**
    * The type of `user_id` when the table is created: `'string'` (default; `text`, or
-   * `varchar(191)` on MySQL) or `'integer'` (`bigint`, `integer` on SQLite). It must match the
-   * application's users table and the store's `userIdType`. Ignored for an existing table.
+   * `varchar(191)` on MySQL) or `'integer'` (`bigint`, `integer` on SQLite), matching the
+   * application's users table. The stores read it back from the table, so it is given here
+   * only. For an existing table it is checked: a different type is an error, never ignored.
    */
   readonly userIdType?: UserIdType | undefined;
 }
@@ -58,6 +59,9 @@ const MIGRATIONS: readonly Migration[] = [
   { version: 3, name: 'add_admin_indexes', up: addAdminIndexes },
 ];
 
+// The table check (session-table-check.ts) knows the versions without importing this file.
+if (MIGRATIONS.at(-1)?.version !== LATEST_MIGRATION) throw new Error('nilva-session: LATEST_MIGRATION is out of date');
+
 /**
  * Creates the session table of DESIGN §3 and its indexes, or brings an existing one up to
  * date. Safe to run on every start, and from several processes at once: a database lock makes
@@ -67,16 +71,30 @@ const MIGRATIONS: readonly Migration[] = [
  * On MySQL/MariaDB it also checks that the mysql2 pool writes times in UTC (`timezone: 'Z'`).
  *
  * @throws TypeError naming the option when an option is invalid
+ * @throws SessionError `ERR_STORE_NOT_READY` when the existing table's `user_id` is not of `userIdType`
  * @example
  * await migrateSessionStore(db, { dialect: 'postgres', userIdType: 'integer' });
  */
 export async function migrateSessionStore<DB>(db: Kysely<DB>, options: MigrateSessionStoreOptions): Promise<MigrationResult> {
-  const dialect = validateDialect(options?.dialect);
+  if (typeof options !== 'object' || options === null) throw new TypeError('nilva-session: migrateSessionStore needs an options object');
+  assertKnownOptions(
+    'migrateSessionStore',
+    options,
+    optionNames<MigrateSessionStoreOptions>({ dialect: true, tableName: true, userIdType: true }),
+  );
+  const dialect = validateDialect(options.dialect);
   const tableName = validateTableName(options.tableName);
-  const userIdType = validateUserIdType(options.userIdType);
+  const declared = options.userIdType === undefined ? undefined : validateUserIdType(options.userIdType);
+  const userIdType = declared ?? 'string';
   const base = db as unknown as Kysely<unknown>;
   if (dialect === 'mysql') await assertMysqlUtc(base);
   return withMigrationLock(base, dialect, MIGRATIONS_TABLE_NAME, async (locked) => {
+    if (declared !== undefined) {
+      // An existing table keeps its user_id type: say so rather than leave the caller believing
+      // the type it asked for.
+      const facts = await inspectSessionTable(locked, dialect, tableName);
+      if (facts.exists) verifySessionTable(facts, tableName, declared, false, false);
+    }
     await createMigrationsTable(locked, dialect);
     const done = await sql<{ version: number | string }>`select version from ${sql.table(MIGRATIONS_TABLE_NAME)}
       where table_name = ${tableName}`.execute(locked);
@@ -100,31 +118,15 @@ export async function migrateSessionStore<DB>(db: Kysely<DB>, options: MigrateSe
  * @throws TypeError naming the option when `tableName` is invalid
  */
 export async function dropSessionStore<DB>(db: Kysely<DB>, options: DropSessionStoreOptions): Promise<void> {
-  const dialect = validateDialect(options?.dialect);
+  if (typeof options !== 'object' || options === null) throw new TypeError('nilva-session: dropSessionStore needs an options object');
+  assertKnownOptions('dropSessionStore', options, optionNames<DropSessionStoreOptions>({ dialect: true, tableName: true }));
+  const dialect = validateDialect(options.dialect);
   const tableName = validateTableName(options.tableName);
   const base = db as unknown as Kysely<unknown>;
   await base.schema.dropTable(tableName).ifExists().execute();
   if (await tableExists(base, dialect, MIGRATIONS_TABLE_NAME)) {
     await sql`delete from ${sql.table(MIGRATIONS_TABLE_NAME)} where table_name = ${tableName}`.execute(base);
   }
-}
-
-/**
- * Whether an unqualified table name resolves to a table. (Kysely's introspection would also
- * do, but it reads every table's columns, and on PostgreSQL it fails when another session
- * drops a table meanwhile.)
- */
-async function tableExists(db: Kysely<unknown>, dialect: SqlDialect, name: string): Promise<boolean> {
-  const query =
-    dialect === 'postgres'
-      ? sql<{ n: number | string }>`select count(*) as n where to_regclass(${name}) is not null`
-      : dialect === 'mysql'
-        ? sql<{
-            n: number | string;
-          }>`select count(*) as n from information_schema.tables where table_schema = database() and table_name = ${name}`
-        : sql<{ n: number | string }>`select count(*) as n from sqlite_master where type = 'table' and name = ${name}`;
-  const { rows } = await query.execute(db);
-  return Number(rows[0]?.n) > 0;
 }
 
 async function createMigrationsTable(db: Kysely<unknown>, dialect: SqlDialect): Promise<void> {
@@ -283,19 +285,6 @@ async function addRefreshJti({ db, dialect, tableName }: MigrationContext): Prom
     .alterTable(tableName)
     .addColumn('refresh_jti', sql.raw(dialect === 'sqlite' ? 'text' : 'varchar(64)'))
     .execute();
-}
-
-async function columnExists(db: Kysely<unknown>, dialect: SqlDialect, tableName: string, column: string): Promise<boolean> {
-  const query =
-    dialect === 'sqlite'
-      ? sql<{ n: number | string }>`select count(*) as n from pragma_table_info(${tableName}) where name = ${column}`
-      : dialect === 'postgres'
-        ? sql<{ n: number | string }>`select count(*) as n from information_schema.columns
-            where table_schema = current_schema() and table_name = ${tableName} and column_name = ${column}`
-        : sql<{ n: number | string }>`select count(*) as n from information_schema.columns
-            where table_schema = database() and table_name = ${tableName} and column_name = ${column}`;
-  const { rows } = await query.execute(db);
-  return Number(rows[0]?.n) > 0;
 }
 
 /**

@@ -55,6 +55,11 @@ export class RowCodec {
   readonly #dialect: SqlDialect;
   readonly #userIdType: UserIdType;
 
+  /** How `user_id` is stored. */
+  get userIdType(): UserIdType {
+    return this.#userIdType;
+  }
+
   constructor(dialect: SqlDialect, userIdType: UserIdType) {
     this.#dialect = dialect;
     this.#userIdType = userIdType;

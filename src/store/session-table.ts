@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { assertKnownOptions } from '../lib/option-names.js';
 
 /**
  * The SQL databases the store supports. `mysql` covers MySQL 8 and MariaDB 10.5+.
@@ -84,12 +85,15 @@ export function validateUserIdType(userIdType: unknown): UserIdType {
   );
 }
 
+const STORE_OPTIONS = ['db', 'dialect', 'tableName', 'userIdType'] as const;
+
 /** The options both Kysely stores take, validated. */
 export interface ResolvedStoreOptions {
   readonly db: Kysely<SessionDatabase>;
   readonly dialect: SqlDialect;
   readonly tableName: string;
-  readonly userIdType: UserIdType;
+  /** `undefined`: read it from the table. */
+  readonly userIdType: UserIdType | undefined;
 }
 
 /**
@@ -101,6 +105,7 @@ export interface ResolvedStoreOptions {
  */
 export function resolveStoreOptions(owner: string, options: unknown): ResolvedStoreOptions {
   if (typeof options !== 'object' || options === null) throw new TypeError(`nilva-session: ${owner} needs an options object`);
+  assertKnownOptions(owner, options, STORE_OPTIONS);
   const o = options as { db?: unknown; dialect?: unknown; tableName?: unknown; userIdType?: unknown };
   const db = o.db as { selectFrom?: unknown } | null | undefined;
   if (typeof db !== 'object' || db === null || typeof db.selectFrom !== 'function') {
@@ -110,6 +115,6 @@ export function resolveStoreOptions(owner: string, options: unknown): ResolvedSt
     db: db as unknown as Kysely<SessionDatabase>,
     dialect: validateDialect(o.dialect),
     tableName: validateTableName(o.tableName),
-    userIdType: validateUserIdType(o.userIdType),
+    userIdType: o.userIdType === undefined ? undefined : validateUserIdType(o.userIdType),
   };
 }

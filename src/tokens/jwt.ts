@@ -1,6 +1,7 @@
 import { createPrivateKey, createPublicKey, createSecretKey, hash, type KeyObject, randomUUID } from 'node:crypto';
 import { type JWTHeaderParameters, type JWTPayload, errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import { LRUCache } from 'lru-cache';
+import { assertKnownOptions, optionNames } from '../lib/option-names.js';
 
 /** Signature algorithms this library signs and verifies with. `none` is never one of them. */
 export type JwtAlgorithm = 'HS256' | 'HS384' | 'HS512' | 'EdDSA' | 'ES256';
@@ -138,6 +139,19 @@ export interface JwtConfig {
 
 const ACCESS_MEMO_MAX = 20_000;
 
+const JWT_OPTIONS = optionNames<JwtOptions>({
+  signingKey: true,
+  verificationKeys: true,
+  accessTokenTtlSeconds: true,
+  refreshTokenTtlSeconds: true,
+  leewaySeconds: true,
+  sessionIdClaim: true,
+  issuer: true,
+  audience: true,
+  rotateRefreshTokens: true,
+  rotationGraceSeconds: true,
+});
+
 /**
  * Issues and verifies simplejwt-compatible access/refresh pairs with jose. Verified access tokens
  * are remembered by their SHA-256 until they expire, so a token is verified once, not on every
@@ -154,6 +168,7 @@ export class JwtCodec {
 
   constructor(options: JwtOptions, now: () => number) {
     if (typeof options !== 'object' || options === null) throw new TypeError('nilva-session: option "jwt" must be an object');
+    assertKnownOptions('the "jwt" option', options, JWT_OPTIONS);
     const signing = options.signingKey;
     if (signing === undefined) fail('signingKey', 'set (a secret of at least 32 bytes for HS256)');
     const signingKey: JwtKey =

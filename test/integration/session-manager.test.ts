@@ -167,7 +167,7 @@ describe.each(DIALECTS)('SessionManager on %s', (dialect) => {
 
 describe('SessionManager when the database is unreachable', () => {
   test('authentication fails with ERR_STORE_UNAVAILABLE (503), never a pass or a 401', async () => {
-    const database = await connectDatabase('postgres://postgres@127.0.0.1:1/test');
+    const database = await connectDatabase('postgres://postgres@127.0.0.1:1/test', { verify: false });
     const manager = new SessionManager({
       store: new KyselySessionStore({ db: database.db, dialect: database.dialect }),
       logger: { warn: () => undefined },

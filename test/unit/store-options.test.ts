@@ -16,11 +16,19 @@ const db = new Kysely<SessionDatabase>({
 });
 
 describe('KyselySessionStore options', () => {
-  test('defaults to the user_session table and string user ids', () => {
+  test('defaults to the user_session table, and to the user id type the table has (unknown before the first query)', () => {
     const store = new KyselySessionStore({ db, dialect: 'sqlite' });
     expect(store.tableName).toBe(DEFAULT_TABLE_NAME);
     expect(store.tableName).toBe('user_session');
-    expect(store.userIdType).toBe('string');
+    expect(store.userIdType).toBeUndefined();
+    expect(new KyselySessionStore({ db, dialect: 'sqlite', userIdType: 'integer' }).userIdType).toBe('integer');
+  });
+
+  test('refuses a misspelled option with a TypeError naming it and the nearest valid name, before any I/O', () => {
+    const options = { db, dialect: 'sqlite', userIdTYPE: 'integer' } as unknown as ConstructorParameters<typeof KyselySessionStore>[0];
+    expect(() => new KyselySessionStore(options)).toThrow(
+      new TypeError('nilva-session: unknown option "userIdTYPE" for KyselySessionStore; did you mean "userIdType"?'),
+    );
   });
 
   test.each(['a', '_', 'A_b_9', `t${'x'.repeat(62)}`])('accepts the table name %j', (tableName) => {
