@@ -1,4 +1,4 @@
-// The real services the benchmarks run against (DESIGN §8), each under a name no one else uses,
+// The real services the benchmarks run against, each under a name no one else uses,
 // with counters of what reaches them. Every helper here cleans up after itself.
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';

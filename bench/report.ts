@@ -373,7 +373,7 @@ export function renderReport(results: BenchResults): string {
         ['CPU', `${m.cores} cores, ${m.cpuModel}`],
         ['memory', `${m.memoryGiB} GiB`],
         ['platform', m.platform],
-        ['services', 'PostgreSQL, MariaDB and Redis on 127.0.0.1 (DESIGN §8); SQLite in memory'],
+        ['services', 'PostgreSQL, MariaDB and Redis on 127.0.0.1; SQLite in memory'],
         ['run', `${results.startedAt}${results.quick ? ', --quick' : ''}, ${results.durationSeconds} s`],
       ],
     ),

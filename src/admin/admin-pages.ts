@@ -154,7 +154,7 @@ export class AdminPages {
     const form = readForm(req);
     const refuse = (message: string) => htmlPage(400, renderAdminDetail(context.layout, { session, now: context.now, error: message }));
     if (form === undefined) return refuse('Send the form as application/x-www-form-urlencoded.');
-    // SEC-34: only is_active and detail are editable; an attempt on any other field is refused whole.
+    // Only is_active and detail are editable; an attempt on any other field is refused whole.
     const foreign = [...new Set(form.keys())].filter((name) => !EDITABLE.has(name));
     if (foreign.length > 0) {
       return refuse(`These fields cannot be changed: ${foreign.slice(0, 5).join(', ').slice(0, 200)}. Only the status and the detail can.`);

@@ -4,7 +4,7 @@ import type { SessionCache } from '../core/session-cache.js';
 import type { SessionManager } from '../core/session-manager.js';
 import { assertKnownOptions, optionNames } from '../lib/option-names.js';
 
-/** What an administrator did, for the audit log (SEC-34). Never carries a token or key hash. */
+/** What an administrator did, for the audit log. Never carries a token or key hash. */
 export interface AdminAuditEvent {
   readonly type: 'admin_session_deactivated' | 'admin_session_reactivated' | 'admin_session_detail_changed' | 'admin_session_deleted';
   /** ISO 8601 UTC. */
@@ -88,7 +88,7 @@ export class AdminService {
   }
 
   /**
-   * Ends every active session of one user (SEC-34's "terminate for user"), each through the
+   * Ends every active session of one user, each through the
    * manager and audited; returns how many.
    */
   async deactivateUser(userId: UserId, actor: UserId): Promise<number> {

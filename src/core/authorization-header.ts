@@ -56,7 +56,7 @@ function decodeHeaderBytes(value: string): string | undefined {
 
 /**
  * Reads an `Authorization` header with the exact rules of DRF's `TokenAuthentication` (scheme
- * case-insensitive) and simplejwt's `JWTAuthentication` (scheme case-sensitive), DESIGN §5.
+ * case-insensitive) and simplejwt's `JWTAuthentication` (scheme case-sensitive).
  * Pure and synchronous: no I/O happens before a header is well formed.
  *
  * @param header - the raw header value (Node's latin1 string), or undefined

@@ -154,7 +154,7 @@ const MANAGER_OPTIONS = optionNames<SessionManagerOptions>({
   clock: true,
 });
 
-/** Validates options and applies defaults (DESIGN §4). Throws a `TypeError` naming the option. */
+/** Validates options and applies defaults. Throws a `TypeError` naming the option. */
 export function resolveConfig(options: SessionManagerOptions<never>): SessionConfig {
   if (typeof options !== 'object' || options === null) fail('options', 'an object', options);
   assertKnownOptions('SessionManager', options, MANAGER_OPTIONS);

@@ -59,7 +59,7 @@ export class SessionError extends Error {
   }
 }
 
-/** Messages of the contract (DESIGN §5), kept in one place. */
+/** Messages of the contract (docs/contract.md), kept in one place. */
 export const messages = {
   notAuthenticated: 'Authentication credentials were not provided.',
   headerNoCredentials: 'Invalid token header. No credentials provided.',

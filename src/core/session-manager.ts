@@ -57,7 +57,7 @@ export interface CreateSessionInput {
   readonly refreshJti?: string | undefined;
 }
 
-/** Which message a failure carries depends on the scheme (DESIGN §5). */
+/** Which message a failure carries depends on the scheme (docs/contract.md). */
 type Scheme = 'token' | 'bearer';
 
 const DETAILS: Readonly<Record<SessionEndReason, string>> = {
@@ -301,7 +301,7 @@ export class SessionManager<TUser = unknown> {
     }
   }
 
-  /** Cache hit: every check of a miss runs here too (DESIGN §6). */
+  /** Cache hit: every check of a miss runs here too. */
   #checkCached(entry: CachedSession, facts: RequestFacts, scheme: Scheme): MaybePromise<AuthOutcome<TUser>> {
     const now = this.#now();
     if (entry.expireAt !== null && now >= entry.expireAt) return this.#expired(entry.expireAt);

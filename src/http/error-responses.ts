@@ -3,7 +3,7 @@ import type { ApiResponse } from './api-types.js';
 
 const JSON_TYPE = 'application/json';
 
-/** How each stable code is answered over HTTP (DESIGN §5). The core knows no status codes. */
+/** How each stable code is answered over HTTP (docs/contract.md). The core knows no status codes. */
 const STATUS: Readonly<Record<SessionErrorCode, number>> = {
   ERR_NOT_AUTHENTICATED: 401,
   ERR_HEADER_NO_CREDENTIALS: 401,

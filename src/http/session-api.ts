@@ -51,7 +51,7 @@ interface Route {
 }
 
 /**
- * The HTTP contract of DESIGN §5, free of any framework: `login`, `logout`, `GET` and
+ * The HTTP contract (docs/contract.md), free of any framework: `login`, `logout`, `GET` and
  * `DELETE active`. Integrations translate requests into {@link ApiRequest} and back.
  */
 export class SessionApi<TUser = unknown> {

@@ -1,7 +1,7 @@
 import type { SessionRecord, UserId } from '../core/session.js';
 import { type UserAgentData, userAgentData } from '../useragent/user-agent-data.js';
 
-/** One item of `GET P+active`, fields in the contract's order (DESIGN §5). */
+/** One item of `GET P+active`, fields in the contract's order (docs/contract.md). */
 export interface SessionListItem {
   readonly session_id: string;
   readonly user_id: UserId;

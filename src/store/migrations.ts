@@ -63,7 +63,7 @@ const MIGRATIONS: readonly Migration[] = [
 if (MIGRATIONS.at(-1)?.version !== LATEST_MIGRATION) throw new Error('nilva-session: LATEST_MIGRATION is out of date');
 
 /**
- * Creates the session table of DESIGN §3 and its indexes, or brings an existing one up to
+ * Creates the session table (docs/design.md) and its indexes, or brings an existing one up to
  * date. Safe to run on every start, and from several processes at once: a database lock makes
  * them take turns, and a bookkeeping table (`nilva_session_migrations`) records what each
  * session table has applied.
@@ -142,7 +142,7 @@ async function createMigrationsTable(db: Kysely<unknown>, dialect: SqlDialect): 
     .execute();
 }
 
-/** Column types of DESIGN §3 per dialect. */
+/** Column types per dialect. */
 function columnTypes(dialect: SqlDialect, userIdType: UserIdType) {
   switch (dialect) {
     case 'postgres':
@@ -186,7 +186,7 @@ const INDEXES: ReadonlyArray<{ readonly suffix: string; readonly columns: readon
   { suffix: 'active_last_online_idx', columns: ['is_active', 'last_online'] },
 ];
 
-/** Migration 1: the table of DESIGN §3, with its indexes. */
+/** Migration 1: the session table, with its indexes. */
 async function createSessionTable({ db, dialect, tableName, userIdType }: MigrationContext): Promise<void> {
   const t = columnTypes(dialect, userIdType);
   let create = db.schema

@@ -13,7 +13,7 @@ export type SqlDialect = 'postgres' | 'mysql' | 'sqlite';
 export type UserIdType = 'string' | 'integer';
 
 /**
- * The `user_session` table (DESIGN §3) as the drivers return it. The unions cover the three
+ * The `user_session` table as the drivers return it. The unions cover the three
  * dialects: PostgreSQL returns native types, MySQL returns booleans as `0`/`1`, SQLite stores
  * times as ISO-8601 UTC text and booleans as integers. The store normalises every value before
  * it leaves the store.

@@ -1,4 +1,4 @@
-// Debian's Chromium driven by playwright-core (DESIGN §8): never a browser download.
+// Debian's Chromium driven by playwright-core: never a browser download.
 import { existsSync } from 'node:fs';
 import { type Browser, chromium } from 'playwright-core';
 

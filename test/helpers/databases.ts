@@ -1,4 +1,4 @@
-// Real databases for tests (DESIGN §8): SQLite in memory, PostgreSQL and MariaDB on localhost.
+// Real databases for tests: SQLite in memory, PostgreSQL and MariaDB on localhost.
 //
 //   const database = await openTestDatabase('postgres');   // fresh, migrated, uniquely named table
 //   const manager = new SessionManager({ store: database.store, … });
@@ -20,7 +20,7 @@ export const DIALECTS = ['sqlite', 'postgres', 'mysql'] as const;
 /** One of {@link DIALECTS}. */
 export type TestDialect = (typeof DIALECTS)[number];
 
-/** Where each test database lives (the services of DESIGN §8). */
+/** Where each test database lives (the services). */
 export const TEST_DATABASE_URLS: Readonly<Record<TestDialect, string>> = {
   sqlite: 'sqlite::memory:',
   postgres: 'postgres://postgres@127.0.0.1:5432/test',

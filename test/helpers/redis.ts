@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from '@redis/client';
 
-/** The shared Redis of DESIGN §8. Never stopped by tests: fault tests start their own. */
+/** The shared Redis. Never stopped by tests: fault tests start their own. */
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 /** A namespace no other test file, run or process uses: `nilva-test:<label>:<random>:`. */

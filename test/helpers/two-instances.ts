@@ -109,7 +109,7 @@ export interface Cluster {
 export interface ClusterOptions {
   /** Names the Redis namespace (unique per run). */
   readonly label: string;
-  /** Default: the shared Redis of DESIGN §8. */
+  /** Default: the shared Redis. */
   readonly redisUrl?: string;
   /** Frameworks of A and B; `null` for no HTTP. Default Express for A, Fastify for B. */
   readonly frameworks?: readonly [Framework, Framework] | null;

@@ -319,7 +319,7 @@ describe('two app instances on one PostgreSQL table and one Redis', () => {
     for (const ms of dropped) expect(ms).toBeLessThan(PROPAGATION_BOUND_MS);
   });
 
-  test('keys in Redis are the token hash and the session id under the namespace, never the token (SEC-37)', async () => {
+  test('keys in Redis are the token hash and the session id under the namespace, never the token', async () => {
     const s = await cluster.newSession(cluster.newUser());
     await warmOnBoth(s);
     const keys = await redisKeysOf(s);

@@ -1,4 +1,4 @@
-// genericErrors (SEC-09): every credential failure looks the same to the client.
+// genericErrors: every credential failure looks the same to the client.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { MemorySessionCache } from '../../src/cache/memory-session-cache.js';
 import { SessionManager } from '../../src/core/session-manager.js';

@@ -1,5 +1,5 @@
 // One scenario table, driven through Express, Fastify and Hono on SQLite, PostgreSQL and
-// MariaDB: the HTTP contract of DESIGN §5–§6 for opaque tokens, seen from outside over HTTP.
+// MariaDB: the HTTP contract (docs/contract.md) for opaque tokens, seen from outside over HTTP.
 import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -194,7 +194,7 @@ describe.each(DIALECTS)('HTTP contract on %s', (dialect) => {
         }
       });
 
-      test('a token in the query string is not a credential (SEC-06)', async () => {
+      test('a token in the query string is not a credential', async () => {
         const user = newUser();
         const { token } = await login(user);
         const res = await client.request('GET', `/api/active?token=${token}&access_token=${token}`);

@@ -1,5 +1,5 @@
 // migrateSessionStore and dropSessionStore on the three real databases: idempotence,
-// concurrency, the schema of DESIGN §3, table name validation, integer user ids.
+// concurrency, the schema, table name validation, integer user ids.
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
@@ -142,7 +142,7 @@ describe.each(DIALECTS)('migrateSessionStore on %s', (dialect) => {
     expect(rows.map((r) => [Number(r.version), r.name])).toEqual(ALL_MIGRATIONS.map((name, i) => [i + 1, name]));
   });
 
-  test('creates the indexes of DESIGN §3 and a unique key_hash', async () => {
+  test('creates the documented indexes and a unique key_hash', async () => {
     const tableName = table();
     await migrateSessionStore(connection.db, { dialect, tableName });
     const found = [...(await indexes(connection.db, dialect, tableName)).values()].map((cols) => cols.join(','));

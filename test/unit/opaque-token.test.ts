@@ -10,7 +10,7 @@ import {
 } from '../../src/tokens/opaque-token.js';
 
 describe('opaque tokens', () => {
-  test('tokenGenerator: 50 characters of [a-z0-9] by default and never fewer (SEC-01)', () => {
+  test('tokenGenerator: 50 characters of [a-z0-9] by default and never fewer', () => {
     expect(tokenGenerator()).toMatch(/^[a-z0-9]{50}$/);
     expect(tokenGenerator(20)).toHaveLength(50);
     expect(tokenGenerator(64)).toMatch(/^[a-z0-9]{64}$/);
@@ -34,7 +34,7 @@ describe('opaque tokens', () => {
     expect(chi).toBeLessThan(74);
   });
 
-  test('no Math.random anywhere in src/ (SEC-01)', () => {
+  test('no Math.random anywhere in src/', () => {
     const files: string[] = [];
     const walk = (dir: string) => {
       for (const name of readdirSync(dir)) {
