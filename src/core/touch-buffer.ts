@@ -12,6 +12,8 @@ export class TouchBuffer {
   readonly #logger: SessionLogger;
   #pending = new Map<string, number>();
   #timer: NodeJS.Timeout | undefined;
+  /** Whether the last write failed, so a long outage is reported once, not every flush. */
+  #failing = false;
   #inflight: Promise<void> = Promise.resolve();
 
   constructor(store: SessionStore, intervalMs: number, logger: SessionLogger) {
@@ -49,17 +51,26 @@ export class TouchBuffer {
     const entries = [...batch].map(([id, at]) => ({ id, lastOnline: new Date(at) }));
     const previous = this.#inflight;
     this.#inflight = previous.then(() =>
-      this.#store.touch(entries).catch((error: unknown) => {
-        this.#logger.warn('nilva-session: could not write last_online; will retry', { error: String(error), sessions: entries.length });
-        // Keep what is not superseded by a newer touch, bounded so a long outage cannot grow it.
-        for (const [id, at] of batch) {
-          if (!this.#pending.has(id) && this.#pending.size < 100_000) this.#pending.set(id, at);
-        }
-        if (this.#pending.size > 0 && this.#timer === undefined) {
-          this.#timer = setTimeout(() => void this.flush(), this.#intervalMs * 5);
-          this.#timer.unref();
-        }
-      }),
+      this.#store.touch(entries).then(
+        () => {
+          this.#failing = false;
+        },
+        (error: unknown) => {
+          // Once per outage: the request path already logs the store's failure with its hint.
+          if (!this.#failing) {
+            this.#failing = true;
+            this.#logger.warn('nilva-session: could not write last_online; will retry', { error: String(error), sessions: entries.length });
+          }
+          // Keep what is not superseded by a newer touch, bounded so a long outage cannot grow it.
+          for (const [id, at] of batch) {
+            if (!this.#pending.has(id) && this.#pending.size < 100_000) this.#pending.set(id, at);
+          }
+          if (this.#pending.size > 0 && this.#timer === undefined) {
+            this.#timer = setTimeout(() => void this.flush(), this.#intervalMs * 5);
+            this.#timer.unref();
+          }
+        },
+      ),
     );
     return this.#inflight;
   }
