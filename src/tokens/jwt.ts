@@ -285,6 +285,7 @@ export class JwtCodec {
   /** Verifies a token of the given type: signature, allow-listed algorithm, `exp`/`nbf`/`iat`, `jti`, `token_type`. */
   async verify(token: string, type: 'access' | 'refresh'): Promise<JwtVerification> {
     if (typeof token !== 'string' || token.length === 0 || token.length > 8192) return { ok: false, reason: 'Token is invalid' };
+    if (!isCanonicalCompactJws(token)) return { ok: false, reason: 'Token is invalid' };
     const now = this.#now();
     let payload: JWTPayload;
     try {
@@ -319,3 +320,27 @@ export class JwtCodec {
     return key.verify;
   }
 }
+
+/**
+ * Whether a compact JWS is in the one spelling its bytes have: three base64url segments without
+ * padding, each of a length base64url can produce, whose last character leaves the unused low
+ * bits zero. Decoders accept `=` and ignore those bits, so without this one token would have
+ * several accepted spellings, each a different memo key and a different string to blacklist.
+ */
+export function isCanonicalCompactJws(token: string): boolean {
+  const parts = token.split('.');
+  if (parts.length !== 3) return false;
+  for (const part of parts) {
+    if (!BASE64URL.test(part)) return false;
+    const rest = part.length % 4;
+    if (rest === 1) return false;
+    if (rest === 0) continue;
+    // 2 characters left carry 1 byte (4 unused bits), 3 carry 2 bytes (2 unused bits).
+    const value = BASE64URL_ALPHABET.indexOf(part.charAt(part.length - 1));
+    if ((value & (rest === 2 ? 0b1111 : 0b11)) !== 0) return false;
+  }
+  return true;
+}
+
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
+const BASE64URL_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';

@@ -1,7 +1,7 @@
 import { createHmac, generateKeyPairSync } from 'node:crypto';
-import { decodeJwt, decodeProtectedHeader, SignJWT } from 'jose';
+import { decodeJwt, decodeProtectedHeader, jwtVerify, SignJWT } from 'jose';
 import { describe, expect, test } from 'vitest';
-import { JwtCodec } from '../../src/tokens/jwt.js';
+import { isCanonicalCompactJws, JwtCodec } from '../../src/tokens/jwt.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 
 const SECRET = 'k'.repeat(32);
@@ -153,6 +153,46 @@ describe('JwtCodec', () => {
     const { privateKey } = generateKeyPairSync('ed25519');
     expect(() => new JwtCodec({ signingKey: { algorithm: 'ES256', key: privateKey } }, clock.now)).toThrow(/jwt\.signingKey\.key/);
     expect(() => new JwtCodec({ signingKey: SECRET, sessionIdClaim: 'user_id' }, clock.now)).toThrow(/sessionIdClaim/);
+  });
+});
+
+describe('canonical JWTs only', () => {
+  const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+  /** The same bytes spelled differently: the unused low bits of the last character set. */
+  const flipUnusedBit = (segment: string) => {
+    const last = segment.charAt(segment.length - 1);
+    return segment.slice(0, -1) + ALPHABET.charAt(ALPHABET.indexOf(last) ^ 1);
+  };
+
+  test('other spellings of a valid token (padding, unused bits) are refused, though they decode to the same bytes', async () => {
+    const { jwt } = codec();
+    const { access } = await pair(jwt);
+    const [header, payload, signature] = access.split('.') as [string, string, string];
+    expect(signature.length % 4).toBe(3);
+    const spellings = [
+      `${access}=`,
+      `${header}=.${payload}.${signature}`,
+      `${header}.${payload}=.${signature}`,
+      `${header}.${payload}.${flipUnusedBit(signature)}`,
+      `${header}.${payload}.${signature}==`,
+    ];
+    // jose alone accepts the changed-bits spelling: the check is ours.
+    await expect(jwtVerify(`${header}.${payload}.${flipUnusedBit(signature)}`, new TextEncoder().encode(SECRET))).resolves.toBeDefined();
+    expect(await jwt.verifyAccess(access)).toMatchObject({ ok: true });
+    for (const spelling of spellings) {
+      expect(Buffer.from(spelling.split('.')[2] ?? '', 'base64url')).toEqual(Buffer.from(signature, 'base64url'));
+      expect(await jwt.verifyAccess(spelling)).toEqual({ ok: false, reason: 'Token is invalid' });
+      expect(await jwt.verify(spelling, 'access')).toEqual({ ok: false, reason: 'Token is invalid' });
+    }
+  });
+
+  test.each([
+    ['two segments', 'a.b'],
+    ['a segment of impossible length', 'eyJhbGciOiJIUzI1NiJ9.e.abc'],
+    ['a character outside base64url', 'eyJhbGciOiJIUzI1NiJ9.eyJ+.abc'],
+    ['an empty segment', 'eyJhbGciOiJIUzI1NiJ9..abc'],
+  ])('%s is not canonical', (_name, token) => {
+    expect(isCanonicalCompactJws(token)).toBe(false);
   });
 });
 
