@@ -163,6 +163,8 @@ export class AdminPages {
     if (active !== 'true' && active !== 'false') return refuse('Choose a status: active or inactive.');
     const detail = (form.get('detail') ?? '').replace(/\r\n/g, '\n').trim();
     if (detail.length > MAX_DETAIL) return refuse(`The detail may have at most ${MAX_DETAIL} characters.`);
+    // PostgreSQL cannot store NUL in text: refused here, not as a driver error.
+    if (detail.includes('\u0000')) return refuse('The detail may not contain null characters.');
     await this.#service.edit(session.id, { isActive: active === 'true', detail: detail === '' ? null : detail }, context.actor);
     return redirect(`${this.#root}/sessions/${session.id}?done=saved`);
   }
