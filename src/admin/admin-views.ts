@@ -2,7 +2,7 @@ import type { SessionRecord } from '../core/session.js';
 import type { AdminSortKey, AdminStatusFilter, SortOrder } from '../core/session-admin-store.js';
 import { userAgentData } from '../useragent/user-agent-data.js';
 import { barChart, type ChartItem, columnChart } from './charts.js';
-import { deviceLabel, timeAgo } from './devices-view.js';
+import { deviceLabel, ipAddress, timeAgo } from './devices-view.js';
 import { html, type SafeHtml } from './html.js';
 import { type LayoutContext, layout } from './page-layout.js';
 import { exactTime } from './relative-time.js';
@@ -78,38 +78,38 @@ export function renderAdminList(context: LayoutContext, view: AdminListView): st
   const rows = view.sessions.map((s) => {
     const ua = userAgentData(s.userAgent);
     return html`<tr data-session-id="${s.id}">
-<td><input type="checkbox" name="id" value="${s.id}" form="bulk" aria-label="${`Select session ${s.id}`}"></td>
-<td class="mono"><a href="${`${admin}/sessions/${s.id}`}" title="${s.id}">${s.id.slice(0, 8)}</a></td>
-<td class="mono">${keyPrefix(s.keyPrefix)}</td>
-<td class="mono">${String(s.userId)}</td>
-<td class="mono">${s.lastIp === '' ? '—' : s.lastIp}</td>
-<td>${ua.browser} on ${ua.os}<br><span class="muted">${deviceLabel(ua)}</span></td>
-<td>${expiry(s.expireAt, now)}</td>
-<td>${activeTag(s.isActive)}</td>
-<td>${s.detail === null ? '' : html`<span title="${s.detail}">${shorten(s.detail, 48)}</span>`}</td>
-<td>${timeAgo(s.lastOnline, now)}</td>
-<td>${timeAgo(s.createdAt, now)}</td>
+<td class="lead"><input type="checkbox" name="id" value="${s.id}" form="bulk" aria-label="${`Select session ${s.id}`}"></td>
+<td class="mono head"><a href="${`${admin}/sessions/${s.id}`}" title="${s.id}">${s.id.slice(0, 8)}</a></td>
+<td class="mono" data-label="Key">${keyPrefix(s.keyPrefix)}</td>
+<td class="mono" data-label="User">${String(s.userId)}</td>
+<td class="mono" data-label="IP">${ipAddress(s.lastIp)}</td>
+<td data-label="Device"><span>${ua.browser} on ${ua.os}<br><span class="muted">${deviceLabel(ua)}</span></span></td>
+<td data-label="Expire at">${expiry(s.expireAt, now)}</td>
+<td class="trail">${activeTag(s.isActive)}</td>
+<td${s.detail === null ? html` class="empty"` : html` data-label="Detail"`}>${s.detail === null ? '' : html`<span title="${s.detail}">${shorten(s.detail, 48)}</span>`}</td>
+<td data-label="Last online">${timeAgo(s.lastOnline, now)}</td>
+<td data-label="Created at">${timeAgo(s.createdAt, now)}</td>
 </tr>`;
   });
   const body = html`<h1>Sessions</h1>
 <form method="get" action="${admin}" class="filters">
 <label>Status<select name="status">${STATUS_LABELS.map(([v, l]) => option(v, l, state.status))}</select></label>
 <label>User id<input name="user" value="${state.user}" size="12" maxlength="191"></label>
-<label>IP address or prefix<input name="ip" value="${state.ip}" size="18" maxlength="45" placeholder="203.0.113."></label>
+<label class="wide">IP address or prefix<input name="ip" value="${state.ip}" size="18" maxlength="45" placeholder="203.0.113."></label>
 <label>Sort by<select name="sort">${SORT_LABELS.map(([v, l]) => option(v, l, state.sort))}</select></label>
 <label>Order<select name="order">${option('desc', 'Newest first', state.order)}${option('asc', 'Oldest first', state.order)}</select></label>
 <button type="submit" class="primary">Apply</button>
 <a class="button" href="${admin}">Reset</a>
 </form>
 <div class="actions">
-<form method="post" action="${`${admin}/actions`}" id="bulk" class="actions">
+<form method="post" action="${`${admin}/actions`}" id="bulk" class="actions bulk">
 <input type="hidden" name="return_to" value="${view.self}">
 <label>Action <select name="action"><option value="deactivate">Deactivate selected sessions</option><option value="delete">Delete selected sessions</option></select></label>
 <button type="submit">Go</button>
 </form>
 ${state.user === '' ? '' : userForm(admin, state.user, view.self)}
 </div>
-<table>
+<table class="cards">
 <thead><tr><th></th><th>Id</th><th>Key</th><th>User</th><th>IP</th><th>Device</th>${sortHeader('expire_at', 'Expire at')}<th>Status</th><th>Detail</th>${sortHeader('last_online', 'Last online')}${sortHeader('created_at', 'Created at')}</tr></thead>
 <tbody>${rows.length === 0 ? html`<tr><td colspan="11" class="muted">No sessions match.</td></tr>` : rows}</tbody>
 </table>
@@ -150,7 +150,7 @@ export function renderAdminDetail(
 <dt>Expire at</dt><dd>${s.expireAt === null ? html`<span class="muted">never</span>` : at(s.expireAt)}</dd>
 <dt>Last online</dt><dd>${at(s.lastOnline)}</dd>
 <dt>Created at</dt><dd>${at(s.createdAt)}</dd>
-<dt>Last IP</dt><dd class="mono">${s.lastIp === '' ? '—' : s.lastIp}</dd>
+<dt>Last IP</dt><dd class="mono">${ipAddress(s.lastIp)}</dd>
 <dt>Device</dt><dd>${ua.browser} on ${ua.os} · ${deviceLabel(ua)}</dd>
 <dt>User agent</dt><dd class="mono wrap">${s.userAgent === '' ? html`<span class="muted">(none)</span>` : s.userAgent}</dd>
 <dt>Refresh rotation</dt><dd>${s.refreshJti === null ? 'no' : 'yes'}</dd>
@@ -212,6 +212,6 @@ export function renderDashboard(context: LayoutContext, view: DashboardView): st
 <div class="card"><h2>Active sessions by browser</h2>${barChart(view.browsers, { title: 'Active sessions by browser' })}</div>
 <div class="card"><h2>Active sessions by operating system</h2>${barChart(view.systems, { title: 'Active sessions by operating system' })}</div>
 </div>
-${view.unclassified > 0 ? html`<p class="muted">${view.unclassified} active sessions use rarer user agents and are not in the two charts.</p>` : ''}`;
+${view.unclassified > 0 ? html`<p class="muted">${view.unclassified === 1 ? '1 active session uses a rarer user agent and is' : `${view.unclassified.toLocaleString('en-US')} active sessions use rarer user agents and are`} not in the two charts.</p>` : ''}`;
   return layout(context, 'Dashboard', body);
 }

@@ -9,6 +9,16 @@ export function timeAgo(date: Date, now: Date): SafeHtml {
   return html`<time datetime="${date.toISOString()}" title="${exactTime(date)}">${relativeTime(date, now)}</time>`;
 }
 
+/**
+ * An IP address with a line-break opportunity after each colon, so that an IPv6 address wraps
+ * between its groups in a narrow column rather than overflowing it; `—` when unknown.
+ */
+export function ipAddress(ip: string): SafeHtml {
+  if (ip === '') return html`—`;
+  const [first, ...rest] = ip.split(':');
+  return html`${first}${rest.map((part) => html`:<wbr>${part}`)}`;
+}
+
 /** `Apple iPhone`, `Tablet`, `Phone`, or `Desktop or other` when the agent does not say. */
 export function deviceLabel(ua: UserAgentData): string {
   const named = [ua.device_brand, ua.device_model].filter((part): part is string => part !== null && part !== '').join(' ');
@@ -34,11 +44,11 @@ export function renderDevices(
     const ua = userAgentData(s.userAgent);
     const current = s.id === currentId;
     return html`<tr data-session-id="${s.id}">
-<td><strong>${ua.browser}</strong> on ${ua.os}${current ? html` <span class="tag current">This device</span>` : ''}<br><span class="muted">${deviceLabel(ua)}</span></td>
-<td class="mono">${s.lastIp === '' ? '—' : s.lastIp}</td>
-<td>${timeAgo(s.lastOnline, now)}</td>
-<td>${timeAgo(s.createdAt, now)}</td>
-<td>${
+<td class="head"><strong>${ua.browser}</strong> on ${ua.os}${current ? html` <span class="tag current">This device</span>` : ''}<br><span class="muted">${deviceLabel(ua)}</span></td>
+<td class="mono" data-label="IP address">${ipAddress(s.lastIp)}</td>
+<td data-label="Last online">${timeAgo(s.lastOnline, now)}</td>
+<td data-label="Signed in">${timeAgo(s.createdAt, now)}</td>
+<td class="row-actions">${
       current
         ? html`<span class="muted">Signed in here</span>`
         : html`<form method="post" action="${`${devices}/revoke`}"><input type="hidden" name="session_id" value="${s.id}"><button type="submit" class="danger">Revoke</button></form>`
@@ -48,7 +58,7 @@ export function renderDevices(
   const others = sessions.filter((s) => s.id !== currentId).length;
   const body = html`<h1>Your devices</h1>
 <p class="muted">Everywhere you are signed in. Revoke a device you do not recognise: its next request is refused.</p>
-<table>
+<table class="cards">
 <thead><tr><th>Device</th><th>IP address</th><th>Last online</th><th>Signed in</th><th></th></tr></thead>
 <tbody>${rows}</tbody>
 </table>

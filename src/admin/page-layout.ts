@@ -52,7 +52,7 @@ export function layout(
             ? html`<a href="${paths.admin}">Sessions</a><a href="${`${paths.admin}/dashboard`}">Dashboard</a>`
             : ''
         }</nav>
-<span class="muted">Signed in as <strong>${viewer.name}</strong></span>
+<span class="muted"><span class="narrow-hidden">Signed in as </span><strong>${viewer.name}</strong></span>
 <form method="post" action="${paths.logout}"><button type="submit">Sign out</button></form>`;
   return html`<!doctype html>
 <html lang="en">
