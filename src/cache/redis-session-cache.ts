@@ -124,9 +124,14 @@ export class RedisSessionCache implements SessionCache {
   readonly #onClose: (() => Promise<void>) | undefined;
   readonly #listeners = new Set<(event: RedisCacheEvent) => void>();
   /** id → key hash of invalidations that did not reach Redis. */
+  /** Invalidations Redis has not taken yet: session id → token hash. */
   readonly #pending = new Map<string, string>();
+  /** The token hashes of `#pending`, so a lookup can tell at once that it must not trust Redis. */
+  readonly #pendingHashes = new Set<string>();
   #flushPending = false;
   #replaying: Promise<void> | undefined;
+  /** Retries pending invalidations in the background, so they land even if nothing else runs. */
+  #retryTimer: NodeJS.Timeout | undefined;
   #epoch = 0;
   #closed = false;
   #blockedUntil = 0;
@@ -194,6 +199,9 @@ export class RedisSessionCache implements SessionCache {
   async lookup(kind: 'keyHash' | 'id', value: string): Promise<RemoteEntry | undefined> {
     const key = kind === 'keyHash' ? this.#hashKey(value) : this.#idKey(value);
     if (key === undefined) return undefined;
+    // This process revoked the session and Redis has not taken the deletion yet: the entry
+    // there is stale, so the store decides.
+    if (this.#flushPending || (kind === 'keyHash' ? this.#pendingHashes.has(value) : this.#pending.has(value))) return undefined;
     let reply: unknown;
     try {
       reply = await this.#eval(READ_SCRIPT, [key], []);
@@ -316,6 +324,8 @@ export class RedisSessionCache implements SessionCache {
       await this.#replay();
     }
     this.#closed = true;
+    if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
     this.#listeners.clear();
     this.#client.off('error', this.#onClientError);
     this.#client.off('end', this.#onClientError);
@@ -414,13 +424,34 @@ export class RedisSessionCache implements SessionCache {
   }
 
   #remember(refs: readonly CacheRef[]): void {
+    this.#scheduleRetry();
     if (this.#flushPending) return;
-    for (const ref of refs) this.#pending.set(ref.id, ref.keyHash);
+    for (const ref of refs) {
+      this.#pending.set(ref.id, ref.keyHash);
+      this.#pendingHashes.add(ref.keyHash);
+    }
     if (this.#pending.size > this.#maxPending) {
       // Too many to replay one by one: delete every entry of the namespace once Redis is back.
       this.#pending.clear();
+      this.#pendingHashes.clear();
       this.#flushPending = true;
     }
+  }
+
+  /**
+   * Replays pending invalidations once Redis may answer again, and keeps trying until they are
+   * taken. Without it a revocation made during a stall would wait for this process's next
+   * cache command, and an idle process would leave other instances serving the revoked
+   * session from Redis until the entry expired.
+   */
+  #scheduleRetry(): void {
+    if (this.#retryTimer !== undefined || this.#closed) return;
+    const delay = Math.max(this.#retryAfterMs, this.#blockedUntil - performance.now());
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      if (this.#pending.size > 0 || this.#flushPending) void this.#replay();
+    }, delay);
+    this.#retryTimer.unref();
   }
 
   #replay(): Promise<void> {
@@ -432,11 +463,11 @@ export class RedisSessionCache implements SessionCache {
 
   async #replayNow(): Promise<void> {
     if (this.#flushPending) {
-      this.#flushPending = false;
       try {
         await this.#flushNamespace();
+        this.#flushPending = false;
       } catch {
-        this.#flushPending = true;
+        this.#scheduleRetry();
         return;
       }
     }
@@ -446,12 +477,18 @@ export class RedisSessionCache implements SessionCache {
         chunk.push({ id, keyHash });
         if (chunk.length === CHUNK) break;
       }
-      for (const ref of chunk) this.#pending.delete(ref.id);
       try {
         await this.#invalidateNow(chunk);
       } catch {
-        this.#remember(chunk);
+        this.#scheduleRetry();
         return;
+      }
+      // Dropped only once Redis took them, so lookups distrust Redis until then.
+      for (const ref of chunk) {
+        if (this.#pending.get(ref.id) === ref.keyHash) {
+          this.#pending.delete(ref.id);
+          this.#pendingHashes.delete(ref.keyHash);
+        }
       }
     }
   }

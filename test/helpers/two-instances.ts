@@ -151,6 +151,9 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
         ...options.manager,
       });
       closers.push(() => manager.close());
+      // As an application does before listening: it also reads the table's schema once, so
+      // counted statements are the requests' own.
+      await manager.ready();
       const api = new SessionApi({ manager, verifyCredentials: callbacks.verifyCredentials, logger: log });
       const app = frameworks === null ? undefined : await startApp(name === 'A' ? frameworks[0] : frameworks[1], api);
       if (app !== undefined) closers.push(() => app.close());
