@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { connectDatabase } from 'nilva-session/kysely';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type RunningDemo, startDemo } from '../../examples/demo/demo-app.js';
@@ -227,5 +228,111 @@ describe('the demo pages in Chromium', () => {
       // Still signed in at home: the top-level GET to /login carried the cookie and went on to /devices.
       await page.waitForURL((url) => url.pathname === '/devices');
     });
+  });
+});
+
+// The same pages on a phone: 390 CSS pixels wide, as an iPhone 14 or 15 shows them. A mobile
+// browser that meets a page wider than the screen zooms out to fit it (the layout viewport
+// grows), so "fits" means both that the viewport stayed 390 px wide and that nothing in the
+// page reaches past its right edge.
+describe('the pages on a 390 px wide phone', () => {
+  const PHONE = { width: 390, height: 844 };
+  const IPV6 = '2001:db8:85a3:1234:5678:8a2e:370:7334';
+  const LONG_DETAIL = 'Signed in from a device the user does not recognise; the user was asked to confirm it by phone';
+  let demo: RunningDemo;
+  let browser: Browser;
+  let phone: BrowserContext;
+  const dir = mkdtempSync(join(tmpdir(), 'nilva-phone-'));
+  const databaseUrl = `sqlite:${join(dir, 'demo.sqlite')}`;
+
+  beforeAll(async () => {
+    demo = await startDemo({ databaseUrl, signingKey: 'browser-phone-signing-key-of-32-bytes!', host: '127.0.0.1', port: 0 });
+    browser = await launchChromium();
+    phone = await browser.newContext({ userAgent: IPHONE, viewport: PHONE, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
+    mkdirSync(SCREENSHOTS, { recursive: true });
+  });
+
+  afterAll(async () => {
+    await phone?.close().catch(() => undefined);
+    await browser?.close();
+    await demo?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /**
+   * Everything a user could see on the page that reaches past the right edge of the screen, and
+   * the widths. Run in the page (as a string: these tests are compiled without the DOM types).
+   */
+  const MEASURE = `(() => {
+    const outside = [];
+    for (const element of document.body.querySelectorAll('*')) {
+      const box = element.getBoundingClientRect();
+      if (box.width > 0 && box.right > window.innerWidth + 0.5) {
+        const classes = typeof element.className === 'string' && element.className !== '' ? '.' + element.className.replaceAll(' ', '.') : '';
+        outside.push(element.tagName.toLowerCase() + classes + ' (right edge at ' + Math.round(box.right) + ' px): ' + (element.textContent ?? '').trim().slice(0, 40));
+      }
+    }
+    return { innerWidth: window.innerWidth, scrollWidth: document.documentElement.scrollWidth, outside };
+  })()`;
+
+  async function expectFits(page: Page, screenshot: string): Promise<void> {
+    const { innerWidth, scrollWidth, outside } = await page.evaluate<{ innerWidth: number; scrollWidth: number; outside: string[] }>(
+      MEASURE,
+    );
+    expect(outside).toEqual([]);
+    expect(innerWidth).toBe(PHONE.width);
+    expect(scrollWidth).toBeLessThanOrEqual(innerWidth);
+    await page.screenshot({ path: join(SCREENSHOTS, screenshot), fullPage: true });
+  }
+
+  async function signIn(page: Page, path: string, username: string): Promise<void> {
+    await page.goto(`${demo.url}${path}`);
+    await page.getByLabel('Username').fill(username);
+    await page.getByLabel('Password').fill(`${username}-password`);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL((url) => url.pathname === path);
+  }
+
+  test('"your devices", the admin list, a session and the dashboard fit the screen, long values wrapped', async () => {
+    // Alice on three devices: this phone, a Windows PC whose address is a full IPv6 one, and a
+    // client with a long, hostile User-Agent.
+    const pc = await new Client(demo.url, WINDOWS_FIREFOX).login('alice', 'alice-password');
+    const evil = await new Client(demo.url, EVIL_UA).login('alice', 'alice-password');
+    await new Client(demo.url, ANDROID).login('bob', 'bob-password');
+    const database = await connectDatabase(databaseUrl);
+    try {
+      await database.db.updateTable('user_session').set({ last_ip: IPV6 }).where('id', 'in', [pc.session_id, evil.session_id]).execute();
+      await database.db.updateTable('user_session').set({ detail: LONG_DETAIL }).where('id', '=', evil.session_id).execute();
+    } finally {
+      await database.close();
+    }
+
+    const page = await phone.newPage();
+    page.on('dialog', (dialog) => {
+      throw new Error(`a dialog opened: ${dialog.message()}`);
+    });
+    await signIn(page, '/devices', 'alice');
+    await expect.poll(() => page.locator('tbody tr').count()).toBe(3);
+    // The table became cards: each value beside its label, the address whole.
+    const pcCard = page.locator(`tr[data-session-id="${pc.session_id}"]`);
+    expect(await pcCard.locator('td[data-label="IP address"]').textContent()).toBe(IPV6);
+    expect(await pcCard.getByRole('button', { name: 'Revoke' }).isVisible()).toBe(true);
+    await expectFits(page, 'devices-phone.png');
+
+    await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+    await page.waitForURL((url) => url.pathname === '/login');
+    await signIn(page, '/admin', 'admin');
+    expect(await page.getByRole('button', { name: 'Apply' }).isVisible()).toBe(true);
+    expect(await page.locator(`tr[data-session-id="${evil.session_id}"] input[type=checkbox]`).isVisible()).toBe(true);
+    await expectFits(page, 'admin-phone.png');
+
+    await page.goto(`${demo.url}/admin/sessions/${evil.session_id}`);
+    expect(await page.locator('dl.detail dd.wrap').textContent()).toBe(EVIL_UA);
+    expect(await page.locator('script, img').count()).toBe(0);
+    await expectFits(page, 'session-phone.png');
+
+    await page.goto(`${demo.url}/admin/dashboard`);
+    expect(await page.locator('svg').count()).toBe(3);
+    await expectFits(page, 'dashboard-phone.png');
   });
 });

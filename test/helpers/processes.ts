@@ -42,10 +42,11 @@ export function startDemoProcess(env: Record<string, string>): Promise<DemoProce
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
+    // Generous: several demos may boot at once on a busy two-core machine.
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`demo did not start:\n${output}`));
-    }, 30_000);
+    }, 60_000);
     const onData = (d: Buffer) => {
       output += d.toString();
       const match = /listening on (http:\/\/\S+)/.exec(output);

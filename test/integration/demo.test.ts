@@ -192,7 +192,7 @@ describe.each([
       await Promise.all(demos.map((demo) => demo.stop()));
     }
     expect(await seededUsers(url)).toEqual(['alice', 'bob', 'admin']);
-  });
+  }, 120_000);
 
   test('the users table is created and seeded once when set-ups overlap', async () => {
     // Three set-ups in one process, each on its own pool, start together: closer than three
