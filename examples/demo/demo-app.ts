@@ -4,13 +4,12 @@ import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
-import { SessionPages } from '../../src/admin/session-pages.js';
-import { MemorySessionCache } from '../../src/cache/memory-session-cache.js';
-import { SessionApi } from '../../src/http/session-api.js';
-import { type SessionCache, SessionManager } from '../../src/index.js';
-import { nilvaFastify } from '../../src/integrations/fastify.js';
-import { nilvaFastifyPages } from '../../src/integrations/fastify-pages.js';
-import { connectDatabase, KyselySessionAdminStore, KyselySessionStore, migrateSessionStore } from '../../src/store/index.js';
+import { MemorySessionCache, type SessionCache, SessionManager } from 'nilva-session';
+import { SessionPages } from 'nilva-session/admin';
+import { nilvaFastifyPages } from 'nilva-session/admin/fastify';
+import { nilvaFastify, nilvaFastifyRoutes } from 'nilva-session/fastify';
+import { SessionApi } from 'nilva-session/http';
+import { connectDatabase, KyselySessionAdminStore, KyselySessionStore, migrateSessionStore } from 'nilva-session/kysely';
 import { type DemoDatabase, type DemoUser, DemoUsers } from './demo-users.js';
 import { renderHome } from './home-page.js';
 
@@ -57,7 +56,7 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
   const cache: SessionCache =
     options.redisUrl === undefined
       ? new MemorySessionCache()
-      : await (await import('../../src/cache/redis-index.js')).createRedisSessionCache({ url: options.redisUrl });
+      : await (await import('nilva-session/redis')).createRedisSessionCache({ url: options.redisUrl });
   const cacheKind = options.redisUrl === undefined ? 'memory' : 'redis';
   const store = new KyselySessionStore({ db: database.db, dialect: database.dialect, userIdType: 'integer' });
   const manager = new SessionManager({ store, cache, loadUser: users.loadUser, jwt: { signingKey: options.signingKey } });
@@ -74,7 +73,8 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
   });
 
   const app = Fastify({ logger: false });
-  await app.register(nilvaFastify, { api, prefix: '/api/' });
+  await app.register(nilvaFastify, { api });
+  await app.register(nilvaFastifyRoutes, { api, prefix: '/api' });
   await app.register(nilvaFastifyPages, { pages });
   app.get('/api/me', { preHandler: app.nilvaRequireAuth }, async (request) => ({ user: request.nilva?.user }));
   app.get('/healthz', async (_request, reply) => {

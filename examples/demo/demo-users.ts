@@ -2,7 +2,7 @@
 // `verifyCredentials` and `loadUser` from it.
 import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { type Kysely, sql } from 'kysely';
-import type { UserId } from '../../src/index.js';
+import type { UserId } from 'nilva-session';
 
 export interface DemoUser {
   readonly id: number;
