@@ -2,7 +2,7 @@
 // Configuration from the environment: DATABASE_URL [sqlite:./express.sqlite] (or postgres://…,
 // mysql://…), PORT [3000], HOST [127.0.0.1].
 import { createServer } from 'node:http';
-import express from 'express';
+import express, { type ErrorRequestHandler } from 'express';
 import { MemorySessionCache, SessionManager } from 'nilva-session';
 import { nilvaExpress } from 'nilva-session/express';
 import { SessionApi } from 'nilva-session/http';
@@ -68,6 +68,16 @@ app.get('/me', nilva.requireAuth, (req, res) => {
   const user: AppUser | undefined = req.nilva?.user;
   res.json({ user });
 });
+
+// Errors of the JSON parser and of the handlers answer JSON, never Express's HTML error page
+// (which shows a stack trace outside production).
+const onError: ErrorRequestHandler = (error: { status?: unknown }, _req, res, _next) => {
+  const status = error.status === 400 || error.status === 413 ? error.status : 500;
+  if (status === 500) console.error(error);
+  const detail = status === 400 ? 'JSON parse error' : status === 413 ? 'Request body too large.' : 'A server error occurred.';
+  res.status(status).json({ detail });
+};
+app.use(onError);
 
 // Expired sessions are deleted once an hour (or run `nilva-session purge` from cron).
 const purge = setInterval(() => {

@@ -47,6 +47,14 @@ await app.register(nilvaFastify, { api });
 // POST /api/login, POST /api/logout, GET /api/active, DELETE /api/active.
 await app.register(nilvaFastifyRoutes, { api, prefix: '/api' });
 
+// A failure of the app's own routes is logged, and the client gets no internals (Fastify's
+// default error answer carries the error's message). Client errors keep Fastify's answer.
+app.setErrorHandler((error: { statusCode?: number }, _request, reply) => {
+  if (error.statusCode !== undefined && error.statusCode < 500) return reply.send(error);
+  console.error(error);
+  return reply.code(500).send({ detail: 'A server error occurred.' });
+});
+
 app.post('/signup', { bodyLimit: 16 * 1024 }, async (request, reply) => {
   const input = readSignUp(request.body);
   if (!input.ok) return reply.code(400).send(input.errors);

@@ -162,7 +162,7 @@ export function describeExample(name: ExampleName): void {
       expect(rows[0]?.password_hash).not.toBe(rows[1]?.password_hash);
     });
 
-    test('sign-up refuses a taken username, a short password and a missing field with 400', async () => {
+    test('sign-up refuses a taken username, a short password, a missing field and malformed JSON with 400', async () => {
       const client = new Client(app.url);
       const taken = await client.request('POST', '/signup', { body: { username: 'alice', password: 'another-password' } });
       expect(taken.status).toBe(400);
@@ -173,6 +173,10 @@ export function describeExample(name: ExampleName): void {
       const missing = await client.request('POST', '/signup', { body: { password } });
       expect(missing.status).toBe(400);
       expect(missing.json).toEqual({ username: ['This field is required.'] });
+      // Each framework words a JSON syntax error its own way; all answer 400 in JSON.
+      const malformed = await client.request('POST', '/signup', { body: '{"username": "carol",' });
+      expect(malformed.status).toBe(400);
+      expect(malformed.json).toBeTypeOf('object');
     });
 
     test('login gives a token, and /me with it answers the signed-in user', async () => {
