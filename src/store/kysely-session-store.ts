@@ -9,8 +9,8 @@ import { SessionTableGuard } from './session-table-check.js';
 /** Options of {@link KyselySessionStore}. */
 export interface KyselySessionStoreOptions<DB> {
   /**
-   * The application's Kysely instance (or a transaction). The store never closes it unless
-   * you call {@link KyselySessionStore.close}.
+   * The application's Kysely instance (or a transaction). The store never closes it: close
+   * the connection where you opened it.
    *
    * On MySQL/MariaDB the mysql2 pool must be created with `timezone: 'Z'` (as
    * `connectDatabase` does), so that `DATETIME(3)` columns hold UTC.
