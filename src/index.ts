@@ -1,16 +1,16 @@
 // nilva-session: database-backed session authentication for Node.js APIs.
-// Optional pieces live under subpaths: nilva-session/kysely, /http, /express, /fastify, /hono,
-// /redis, /testing. The in-process cache and the JWT codec are here.
+// The root holds what applications use: the engine, its errors, the in-process cache and the
+// types around them. Optional pieces live under subpaths: nilva-session/kysely, /redis, /http,
+// /express, /fastify, /hono, /admin (and /admin/express, /admin/fastify, /admin/hono),
+// /testing; the building blocks are in /utils (token generators, IP and User-Agent helpers)
+// and /jwt (the JWT codec).
 
 export type { CacheRef } from './cache/invalidation-message.js';
 export type { MemorySessionCacheOptions } from './cache/memory-session-cache.js';
 export { MemorySessionCache } from './cache/memory-session-cache.js';
-export type { ParsedAuthorization } from './core/authorization-header.js';
-export { parseAuthorization } from './core/authorization-header.js';
 export type { SessionConfig, SessionManagerOptions, TrustProxy, UserAgentPolicy } from './core/config.js';
-export { resolveConfig } from './core/config.js';
 export type { SessionErrorCode } from './core/errors.js';
-export { messages, SessionError } from './core/errors.js';
+export { SessionError } from './core/errors.js';
 export type { SessionEndReason, SessionEvent, SessionLogger } from './core/events.js';
 export type { SessionRecord, SessionRef, UserId } from './core/session.js';
 export type {
@@ -37,18 +37,26 @@ export type {
 } from './core/session-manager.js';
 export { SessionManager } from './core/session-manager.js';
 export type { SessionStore } from './core/session-store.js';
-export type { ProxyTrust } from './lib/ip.js';
-export { clientIp, compileTrustProxy, normalizeIp } from './lib/ip.js';
-export { pythonUtcString } from './lib/time.js';
-export type { JwtAlgorithm, JwtClaims, JwtConfig, JwtFailure, JwtKey, JwtOptions, JwtVerification } from './tokens/jwt.js';
-export { JwtCodec } from './tokens/jwt.js';
-export {
-  hashData,
-  isWellFormedToken,
-  KEY_PREFIX_LENGTH,
-  randomTokenGenerator,
-  tokenExpireAtGenerator,
-  tokenGenerator,
-} from './tokens/opaque-token.js';
-export type { UserAgentData } from './useragent/user-agent-data.js';
-export { sameUserAgentFamily, userAgentData } from './useragent/user-agent-data.js';
+export type { NilvaContext } from './integrations/nilva-context.js';
+export type { JwtAlgorithm, JwtClaims, JwtKey, JwtOptions } from './tokens/jwt.js';
+
+/**
+ * Declares the application's user type once, for every integration. `req.nilva.user` (Express)
+ * and `request.nilva.user` (Fastify) are then of that type, and `nilvaExpress(api)` /
+ * `nilvaFastify` refuse a `SessionApi` whose user is of another type.
+ *
+ * Declared here, in the root module itself, so that an application's augmentation of
+ * `'nilva-session'` always lands on it.
+ *
+ * @example
+ * declare module 'nilva-session' {
+ *   interface Register {
+ *     user: AppUser;
+ *   }
+ * }
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: filled in by the application through declaration merging.
+export interface Register {}
+
+/** The user type declared in {@link Register}; `unknown` when none is. */
+export type RegisteredUser = Register extends { readonly user: infer TUser } ? TUser : unknown;
