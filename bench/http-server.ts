@@ -13,10 +13,10 @@ import express, { type RequestHandler } from 'express';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type preHandlerHookHandler } from 'fastify';
 import { Hono, type MiddlewareHandler } from 'hono';
 import { jwtVerify } from 'jose';
-import { SessionApi } from '../src/http/session-api.js';
-import { nilvaExpress } from '../src/integrations/express.js';
-import { nilvaFastify } from '../src/integrations/fastify.js';
-import { type NilvaVariables, nilvaHono } from '../src/integrations/hono.js';
+import { nilvaExpress } from 'nilva-session/express';
+import { nilvaFastify } from 'nilva-session/fastify';
+import { nilvaHono } from 'nilva-session/hono';
+import { SessionApi } from 'nilva-session/http';
 import { BENCH_SIGNING_KEY, benchLoadUser, openBenchDatabase } from './environment.js';
 import { HTTP_CONFIG_INFO, type ParentMessage, type ServerMessage, type ServerSpec } from './http-configs.js';
 import { benchManager, openBenchCache } from './session-stack.js';
@@ -124,7 +124,7 @@ function closeServer(server: Server): Promise<void> {
 async function startFastify(): Promise<{ port: number; close: () => Promise<void> }> {
   const app: FastifyInstance = Fastify({ logger: false });
   if (api !== undefined) {
-    await app.register(nilvaFastify, { api, prefix: '/api/' });
+    await app.register(nilvaFastify, { api });
     app.get('/me', { preHandler: app.nilvaRequireAuth }, async (request) => ({ user: request.nilva?.user }));
   } else if (spec.config === 'jose-jwt') {
     const preHandler: preHandlerHookHandler = (request, reply, done) => {
@@ -157,12 +157,10 @@ async function startFastify(): Promise<{ port: number; close: () => Promise<void
 }
 
 async function startHono(): Promise<{ port: number; close: () => Promise<void> }> {
-  type Env = { Variables: NilvaVariables & { user: unknown } };
+  type Env = { Variables: { user: unknown } };
   const app = new Hono<Env>();
   if (api !== undefined) {
-    // The app declares one variable more than the integration's middleware knows of.
-    const requireAuth = nilvaHono(api).requireAuth as unknown as MiddlewareHandler<Env>;
-    app.get('/me', requireAuth, (c) => c.json({ user: c.get('nilva')?.user }));
+    app.get('/me', nilvaHono(api).requireAuth, (c) => c.json({ user: c.get('nilva').user }));
   } else if (spec.config === 'jose-jwt' || spec.config === 'minimal-hook') {
     const check = spec.config === 'jose-jwt' ? joseVerify : minimalCheck;
     const guard: MiddlewareHandler<Env> = async (c, next) => {

@@ -4,37 +4,50 @@ import type { AuthOutcome } from '../core/session-manager.js';
 import type { ApiRequest, ApiResponse } from '../http/api-types.js';
 import { json } from '../http/error-responses.js';
 import { MAX_BODY_BYTES, type SessionApi } from '../http/session-api.js';
+import type { RegisteredUser } from '../index.js';
 import type { NilvaContext } from './nilva-context.js';
 import { readStream } from './read-stream.js';
+import { assertSessionApi } from './session-api-check.js';
 
 declare global {
   namespace Express {
     interface Request {
-      /** Set by nilva-session's middleware when the request is authenticated. */
-      nilva?: NilvaContext;
+      /**
+       * Set by nilva-session's `authenticate` and `requireAuth` when the request is
+       * authenticated. Its `user` has the type declared in nilva-session's `Register`
+       * (`unknown` without one); `nilva.context(req)` reads it typed from the `SessionApi`.
+       */
+      nilva?: NilvaContext<RegisteredUser>;
     }
   }
 }
 
 /** The pieces to mount in an Express 5 app. */
-export interface NilvaExpress {
+export interface NilvaExpress<TUser = RegisteredUser> {
   /** The HTTP contract; mount it at your prefix: `app.use('/api', nilva.routes)`. */
   readonly routes: RequestHandler;
   /** Authenticates when credentials are present (bad ones get 401); anonymous passes through. */
   readonly authenticate: RequestHandler;
   /** Like `authenticate`, but anonymous requests get 401. */
   readonly requireAuth: RequestHandler;
+  /**
+   * `req.nilva` typed with this API's user, for applications that do not declare `Register`:
+   * the context after `authenticate` or `requireAuth` ran, `undefined` for anonymous requests.
+   */
+  context(req: Request): NilvaContext<TUser> | undefined;
 }
 
 /**
- * Express 5 integration: thin shells around {@link SessionApi}.
+ * Express 5 integration: thin shells around {@link SessionApi}. With `Register` declared, `api`
+ * must serve that user type (so `req.nilva.user` tells the truth).
  *
  * @example
  * const nilva = nilvaExpress(api);
  * app.use('/api', nilva.routes);
  * app.get('/me', nilva.requireAuth, (req, res) => res.json(req.nilva?.user));
  */
-export function nilvaExpress<TUser>(api: SessionApi<TUser>): NilvaExpress {
+export function nilvaExpress<TUser extends RegisteredUser>(api: SessionApi<TUser>): NilvaExpress<TUser> {
+  assertSessionApi('nilvaExpress(api)', api);
   const auth = (required: boolean): RequestHandler => {
     const finish = (req: Request, res: Response, next: NextFunction, outcome: AuthOutcome<TUser> | undefined): void => {
       if (outcome === undefined) {
@@ -82,7 +95,13 @@ export function nilvaExpress<TUser>(api: SessionApi<TUser>): NilvaExpress {
     );
   };
 
-  return { routes, authenticate: auth(false), requireAuth: auth(true) };
+  return {
+    routes,
+    authenticate: auth(false),
+    requireAuth: auth(true),
+    // Only this API's middleware sets `req.nilva`, with a user of this API's type.
+    context: (req) => req.nilva as NilvaContext<TUser> | undefined,
+  };
 }
 
 function facts(req: IncomingMessage): Pick<ApiRequest, 'authorization' | 'userAgent' | 'remoteAddress' | 'forwardedFor'> {

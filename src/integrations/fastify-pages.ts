@@ -1,8 +1,8 @@
 import type { TLSSocket } from 'node:tls';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import fp from 'fastify-plugin';
 import { MAX_PAGE_BODY_BYTES, type PageRequest, type PageResponse } from '../admin/page-request.js';
 import type { SessionPages } from '../admin/session-pages.js';
+import { assertKnownPluginOptions, fastifyPlugin } from './fastify-plugin-meta.js';
 
 /** Options of the Fastify pages plugin. */
 export interface NilvaFastifyPagesOptions<TUser> {
@@ -20,8 +20,14 @@ function send(reply: FastifyReply, response: PageResponse): FastifyReply {
 }
 
 const plugin: FastifyPluginAsync<NilvaFastifyPagesOptions<unknown>> = async (fastify, options) => {
+  assertKnownPluginOptions(
+    'nilvaFastifyPages',
+    options,
+    ['pages'],
+    'the pages are served at their own paths (SessionPages option "paths", e.g. { admin: \'/staff/sessions\' })',
+  );
   const pages = options.pages;
-  if (typeof pages?.handle !== 'function') throw new TypeError('nilva-session: the Fastify pages plugin needs option "pages"');
+  if (typeof pages?.handle !== 'function') throw new TypeError('nilva-session: nilvaFastifyPages needs option "pages" (a SessionPages)');
   // Own encapsulated context: the form-body parser stays here.
   await fastify.register(async (routes: FastifyInstance) => {
     routes.removeAllContentTypeParsers();
@@ -71,4 +77,4 @@ const plugin: FastifyPluginAsync<NilvaFastifyPagesOptions<unknown>> = async (fas
  * @example
  * await app.register(nilvaFastifyPages, { pages: new SessionPages({ api, adminStore, isStaff }) });
  */
-export const nilvaFastifyPages = fp(plugin, { fastify: '5.x', name: 'nilva-session-pages' });
+export const nilvaFastifyPages = fastifyPlugin(plugin, 'nilva-session-pages', { encapsulate: false });

@@ -1,28 +1,43 @@
-import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, preHandlerHookHandler } from 'fastify';
-import fp from 'fastify-plugin';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest, preHandlerHookHandler } from 'fastify';
 import type { AuthOutcome } from '../core/session-manager.js';
 import type { ApiRequest, ApiResponse } from '../http/api-types.js';
 import { MAX_BODY_BYTES, type SessionApi } from '../http/session-api.js';
+import type { RegisteredUser } from '../index.js';
+import { assertKnownPluginOptions, fastifyPlugin } from './fastify-plugin-meta.js';
 import type { NilvaContext } from './nilva-context.js';
+import { assertSessionApi } from './session-api-check.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** Set by nilva-session when the request is authenticated; `null` otherwise. */
-    nilva: NilvaContext | null;
+    /**
+     * Set by `nilvaAuthenticate` and `nilvaRequireAuth` when the request is authenticated;
+     * `null` otherwise. Its `user` has the type declared in nilva-session's `Register`
+     * (`unknown` without one).
+     */
+    nilva: NilvaContext<RegisteredUser> | null;
   }
   interface FastifyInstance {
-    /** preHandler: authenticates when credentials are present; anonymous passes through. */
+    /** preHandler: authenticates when credentials are present (bad ones get 401); anonymous passes through. */
     nilvaAuthenticate: preHandlerHookHandler;
     /** preHandler: like `nilvaAuthenticate`, but anonymous requests get 401. */
     nilvaRequireAuth: preHandlerHookHandler;
   }
 }
 
-/** Options of the Fastify plugin. */
-export interface NilvaFastifyOptions<TUser> {
-  readonly api: SessionApi<TUser>;
-  /** Where the HTTP contract is mounted, e.g. `/api/`. Default `/api/`. */
-  readonly prefix?: string;
+/**
+ * Options of {@link nilvaFastify}. With `Register` declared, `api` must serve that user type (so
+ * `request.nilva.user` tells the truth).
+ */
+export interface NilvaFastifyOptions {
+  readonly api: SessionApi<RegisteredUser>;
+}
+
+/**
+ * Options of {@link nilvaFastifyRoutes}. Mount the routes with Fastify's own `prefix`
+ * register option: `app.register(nilvaFastifyRoutes, { api, prefix: '/api' })`.
+ */
+export interface NilvaFastifyRoutesOptions {
+  readonly api: SessionApi<unknown>;
 }
 
 function facts(request: FastifyRequest): Pick<ApiRequest, 'authorization' | 'userAgent' | 'remoteAddress' | 'forwardedFor'> {
@@ -40,11 +55,15 @@ function send(reply: FastifyReply, response: ApiResponse): FastifyReply {
   return response.body === undefined ? reply.send() : reply.send(response.body);
 }
 
-const plugin: FastifyPluginAsync<NilvaFastifyOptions<unknown>> = async (fastify, options) => {
+const decorators: FastifyPluginAsync<NilvaFastifyOptions> = async (fastify, options) => {
+  assertKnownPluginOptions(
+    'nilvaFastify',
+    options,
+    ['api'],
+    "it adds request.nilva and the preHandlers and serves no routes; mount the routes with app.register(nilvaFastifyRoutes, { api, prefix: '/api' })",
+  );
   const api = options.api;
-  if (api === undefined || typeof api.handle !== 'function') throw new TypeError('nilva-session: the Fastify plugin needs option "api"');
-  const prefix = options.prefix ?? '/api/';
-  if (!prefix.startsWith('/')) throw new TypeError('nilva-session: option "prefix" must start with "/"');
+  assertSessionApi('nilvaFastify (option "api")', api);
 
   fastify.decorateRequest('nilva', null);
 
@@ -53,7 +72,7 @@ const plugin: FastifyPluginAsync<NilvaFastifyOptions<unknown>> = async (fastify,
       request: FastifyRequest,
       reply: FastifyReply,
       done: (err?: Error) => void,
-      outcome: AuthOutcome<unknown> | undefined,
+      outcome: AuthOutcome<RegisteredUser> | undefined,
     ) => {
       if (outcome === undefined) {
         if (required) send(reply, api.unauthenticated());
@@ -73,45 +92,65 @@ const plugin: FastifyPluginAsync<NilvaFastifyOptions<unknown>> = async (fastify,
   };
   fastify.decorate('nilvaAuthenticate', guard(false));
   fastify.decorate('nilvaRequireAuth', guard(true));
+};
 
-  // The routes live in their own encapsulated context: the raw-body parsers stay there.
-  await fastify.register(async (routes: FastifyInstance) => {
-    routes.removeAllContentTypeParsers();
-    routes.addContentTypeParser('*', { parseAs: 'string', bodyLimit: MAX_BODY_BYTES }, (_req, body, done) => done(null, body));
-    routes.setErrorHandler((error: { statusCode?: number }, _request, reply) => {
-      const status = error.statusCode === 413 ? 413 : 400;
-      void reply
-        .code(status)
-        .type('application/json')
-        .send(JSON.stringify({ detail: status === 413 ? 'Request body too large.' : 'Could not read the request body.' }));
-    });
-    const base = prefix.endsWith('/') ? prefix : `${prefix}/`;
-    routes.all(`${base}*`, (request, reply) => {
-      const url = request.raw.url ?? '/';
-      const q = url.indexOf('?');
-      const pathname = q === -1 ? url : url.slice(0, q);
-      const apiRequest: ApiRequest = {
-        ...facts(request),
-        method: request.method,
-        path: pathname.slice(base.length),
-        query: new URLSearchParams(q === -1 ? '' : url.slice(q + 1)),
-        contentType: request.headers['content-type'],
-        body: typeof request.body === 'string' ? request.body : undefined,
-      };
-      const response = api.handle(apiRequest);
-      if (response === undefined) return reply.callNotFound();
-      if (response instanceof Promise) return response.then((r) => send(reply, r));
-      return send(reply, response);
-    });
+const routes: FastifyPluginAsync<NilvaFastifyRoutesOptions> = async (fastify, options) => {
+  assertKnownPluginOptions('nilvaFastifyRoutes', options, ['api']);
+  const api = options.api;
+  assertSessionApi('nilvaFastifyRoutes (option "api")', api);
+
+  // This plugin is encapsulated: the raw-body parsers and the error handler stay in it.
+  fastify.removeAllContentTypeParsers();
+  fastify.addContentTypeParser('*', { parseAs: 'string', bodyLimit: MAX_BODY_BYTES }, (_req, body, done) => done(null, body));
+  fastify.setErrorHandler((error: { statusCode?: number }, _request, reply) => {
+    const status = error.statusCode === 413 ? 413 : 400;
+    void reply
+      .code(status)
+      .type('application/json')
+      .send(JSON.stringify({ detail: status === 413 ? 'Request body too large.' : 'Could not read the request body.' }));
+  });
+  // The full prefix of this context (outer prefixes included, `/v1/api`); the contract's paths
+  // are what follows it.
+  const mount = fastify.prefix.endsWith('/') ? fastify.prefix.slice(0, -1) : fastify.prefix;
+  fastify.all('/*', (request, reply) => {
+    const url = request.raw.url ?? '/';
+    const q = url.indexOf('?');
+    const pathname = q === -1 ? url : url.slice(0, q);
+    const apiRequest: ApiRequest = {
+      ...facts(request),
+      method: request.method,
+      path: pathname.slice(mount.length),
+      query: new URLSearchParams(q === -1 ? '' : url.slice(q + 1)),
+      contentType: request.headers['content-type'],
+      body: typeof request.body === 'string' ? request.body : undefined,
+    };
+    const response = api.handle(apiRequest);
+    if (response === undefined) return reply.callNotFound();
+    if (response instanceof Promise) return response.then((r) => send(reply, r));
+    return send(reply, response);
   });
 };
 
 /**
- * Fastify 5 plugin: mounts the HTTP contract at `prefix` and declares `request.nilva`,
- * `fastify.nilvaAuthenticate` and `fastify.nilvaRequireAuth`.
+ * Fastify 5 plugin: declares `request.nilva` and the preHandlers `app.nilvaAuthenticate` and
+ * `app.nilvaRequireAuth`. Not encapsulated (like a plugin wrapped in `fastify-plugin`): they
+ * are there for every route of the context that registers it. Serves no routes; see
+ * {@link nilvaFastifyRoutes}.
  *
  * @example
- * await app.register(nilvaFastify, { api, prefix: '/api/' });
- * app.get('/me', { preHandler: app.nilvaRequireAuth }, (req) => req.nilva?.user);
+ * await app.register(nilvaFastify, { api });
+ * app.get('/me', { preHandler: app.nilvaRequireAuth }, (request) => request.nilva?.user);
  */
-export const nilvaFastify = fp(plugin, { fastify: '5.x', name: 'nilva-session' });
+export const nilvaFastify = fastifyPlugin(decorators, 'nilva-session', { encapsulate: false });
+
+/**
+ * Fastify 5 plugin serving the HTTP contract (`login`, `logout`, `active`, and the `token`
+ * routes when JWTs are on) below Fastify's own `prefix` register option, which composes with
+ * the prefixes of enclosing contexts as any Fastify route does. Encapsulated: its body parser
+ * and error handler apply to its routes only. Without a prefix the routes are at the root of
+ * the registering context.
+ *
+ * @example
+ * await app.register(nilvaFastifyRoutes, { api, prefix: '/api' }); // POST /api/login, …
+ */
+export const nilvaFastifyRoutes = fastifyPlugin(routes, 'nilva-session-routes', { encapsulate: true });

@@ -1,6 +1,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { MAX_PAGE_BODY_BYTES, type PageResponse } from '../admin/page-request.js';
 import type { SessionPages } from '../admin/session-pages.js';
+import { assertKnownOptions, optionNames } from '../lib/option-names.js';
 
 /** Options of {@link nilvaHonoPages}. */
 export interface NilvaHonoPagesOptions {
@@ -8,10 +9,12 @@ export interface NilvaHonoPagesOptions {
    * The socket's peer address. Default: `@hono/node-server`'s `c.env.incoming`; give your
    * runtime's equivalent elsewhere.
    */
-  readonly remoteAddress?: (c: Context) => string | undefined;
+  readonly remoteAddress?: ((c: Context) => string | undefined) | undefined;
   /** Whether the connection is TLS. Default: the Node socket's `encrypted`, else the URL's scheme. */
-  readonly encrypted?: (c: Context) => boolean;
+  readonly encrypted?: ((c: Context) => boolean) | undefined;
 }
+
+const HONO_PAGES_OPTIONS = optionNames<NilvaHonoPagesOptions>({ remoteAddress: true, encrypted: true });
 
 type NodeEnv = { incoming?: { socket?: { remoteAddress?: string; encrypted?: boolean } } } | undefined;
 
@@ -28,6 +31,7 @@ function toResponse(response: PageResponse): Response {
  */
 export function nilvaHonoPages<TUser>(pages: SessionPages<TUser>, options: NilvaHonoPagesOptions = {}): MiddlewareHandler {
   if (typeof pages?.handle !== 'function') throw new TypeError('nilva-session: nilvaHonoPages needs a SessionPages');
+  assertKnownOptions('nilvaHonoPages', options, HONO_PAGES_OPTIONS);
   const remoteAddress = options.remoteAddress ?? ((c: Context) => (c.env as NodeEnv)?.incoming?.socket?.remoteAddress);
   const encrypted =
     options.encrypted ??

@@ -1,14 +1,32 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { Hono } from 'hono';
-import type { AuthOutcome } from '../core/session-manager.js';
+import type { AuthSuccess } from '../core/session-manager.js';
 import type { ApiRequest, ApiResponse } from '../http/api-types.js';
 import { json } from '../http/error-responses.js';
 import { MAX_BODY_BYTES, type SessionApi } from '../http/session-api.js';
+import type { RegisteredUser } from '../index.js';
+import { assertKnownOptions, optionNames } from '../lib/option-names.js';
 import type { NilvaContext } from './nilva-context.js';
+import { assertSessionApi } from './session-api-check.js';
 
-/** Hono context variables set by nilva-session. */
-export interface NilvaVariables {
-  nilva: NilvaContext | undefined;
+/**
+ * Hono context variables set by nilva-session, for an app that declares them up front:
+ * `new Hono<{ Variables: NilvaVariables<AppUser> }>()`. `nilva` is `undefined` until
+ * `authenticate` or `requireAuth` ran on an authenticated request. `TUser` defaults to the user
+ * type declared in `Register` (`unknown` without one).
+ */
+export interface NilvaVariables<TUser = RegisteredUser> {
+  nilva: NilvaContext<TUser> | undefined;
+}
+
+/** The environment after {@link NilvaHono.authenticate}: `c.get('nilva')` may be `undefined`. */
+export interface NilvaAuthenticatedEnv<TUser> {
+  Variables: { nilva: NilvaContext<TUser> | undefined };
+}
+
+/** The environment after {@link NilvaHono.requireAuth}: `c.get('nilva')` is always set. */
+export interface NilvaRequiredEnv<TUser> {
+  Variables: { nilva: NilvaContext<TUser> };
 }
 
 /** Options of the Hono integration. */
@@ -17,17 +35,22 @@ export interface NilvaHonoOptions {
    * The socket's peer address. Default: read from `@hono/node-server`'s `c.env.incoming`;
    * give your runtime's equivalent elsewhere.
    */
-  readonly remoteAddress?: (c: Context) => string | undefined;
+  readonly remoteAddress?: ((c: Context) => string | undefined) | undefined;
 }
 
-/** The pieces to mount in a Hono app. */
-export interface NilvaHono {
+const HONO_OPTIONS = optionNames<NilvaHonoOptions>({ remoteAddress: true });
+
+/**
+ * The pieces to mount in a Hono app. The user type comes from the `SessionApi`: after
+ * `requireAuth`, `c.get('nilva').user` is a `TUser`.
+ */
+export interface NilvaHono<TUser> {
   /** The HTTP contract; mount it with `app.route('/api', nilva.routes)`. */
-  readonly routes: Hono<{ Variables: NilvaVariables }>;
+  readonly routes: Hono;
   /** Authenticates when credentials are present (bad ones get 401); anonymous passes through. */
-  readonly authenticate: MiddlewareHandler<{ Variables: NilvaVariables }>;
+  readonly authenticate: MiddlewareHandler<NilvaAuthenticatedEnv<TUser>>;
   /** Like `authenticate`, but anonymous requests get 401. */
-  readonly requireAuth: MiddlewareHandler<{ Variables: NilvaVariables }>;
+  readonly requireAuth: MiddlewareHandler<NilvaRequiredEnv<TUser>>;
 }
 
 function nodeRemoteAddress(c: Context): string | undefined {
@@ -45,9 +68,11 @@ function toResponse(response: ApiResponse): Response {
  * @example
  * const nilva = nilvaHono(api);
  * app.route('/api', nilva.routes);
- * app.get('/me', nilva.requireAuth, (c) => c.json(c.get('nilva')?.user));
+ * app.get('/me', nilva.requireAuth, (c) => c.json(c.get('nilva').user));
  */
-export function nilvaHono<TUser>(api: SessionApi<TUser>, options: NilvaHonoOptions = {}): NilvaHono {
+export function nilvaHono<TUser>(api: SessionApi<TUser>, options: NilvaHonoOptions = {}): NilvaHono<TUser> {
+  assertSessionApi('nilvaHono(api)', api);
+  assertKnownOptions('nilvaHono', options, HONO_OPTIONS);
   const remoteAddress = options.remoteAddress ?? nodeRemoteAddress;
   const facts = (c: Context): Pick<ApiRequest, 'authorization' | 'userAgent' | 'remoteAddress' | 'forwardedFor'> => ({
     authorization: c.req.header('authorization'),
@@ -56,23 +81,32 @@ export function nilvaHono<TUser>(api: SessionApi<TUser>, options: NilvaHonoOptio
     forwardedFor: c.req.header('x-forwarded-for'),
   });
 
-  const auth = (required: boolean): MiddlewareHandler<{ Variables: NilvaVariables }> => {
-    const finish = (c: Context<{ Variables: NilvaVariables }>, next: () => Promise<void>, outcome: AuthOutcome<TUser> | undefined) => {
-      if (outcome === undefined) return required ? toResponse(api.unauthenticated()) : next();
-      if (!outcome.ok) return toResponse(api.error(outcome.error));
-      c.set('nilva', outcome);
-      return next();
-    };
-    return async (c, next) => {
-      const outcome = api.authenticate(facts(c));
-      const result = finish(c, next, outcome instanceof Promise ? await outcome : outcome);
-      if (result instanceof Response) return result;
-      await result;
-      return undefined;
-    };
+  /** The session of the request, `undefined` for anonymous, or the refusal to answer with. */
+  const check = async (c: Context): Promise<AuthSuccess<TUser> | undefined | Response> => {
+    const pending = api.authenticate(facts(c));
+    const outcome = pending instanceof Promise ? await pending : pending;
+    if (outcome === undefined || outcome.ok) return outcome;
+    return toResponse(api.error(outcome.error));
   };
 
-  const routes = new Hono<{ Variables: NilvaVariables }>();
+  const authenticate: MiddlewareHandler<NilvaAuthenticatedEnv<TUser>> = async (c, next) => {
+    const outcome = await check(c);
+    if (outcome instanceof Response) return outcome;
+    if (outcome !== undefined) c.set('nilva', outcome);
+    await next();
+    return undefined;
+  };
+
+  const requireAuth: MiddlewareHandler<NilvaRequiredEnv<TUser>> = async (c, next) => {
+    const outcome = await check(c);
+    if (outcome instanceof Response) return outcome;
+    if (outcome === undefined) return toResponse(api.unauthenticated());
+    c.set('nilva', outcome);
+    await next();
+    return undefined;
+  };
+
+  const routes = new Hono();
   routes.all('/*', async (c, next) => {
     const url = new URL(c.req.url);
     const mount = c.req.routePath.endsWith('/*') ? c.req.routePath.slice(0, -2) : '';
@@ -99,5 +133,5 @@ export function nilvaHono<TUser>(api: SessionApi<TUser>, options: NilvaHonoOptio
     return toResponse(response instanceof Promise ? await response : response);
   });
 
-  return { routes, authenticate: auth(false), requireAuth: auth(true) };
+  return { routes, authenticate, requireAuth };
 }

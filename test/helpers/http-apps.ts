@@ -3,10 +3,10 @@ import { serve } from '@hono/node-server';
 import express from 'express';
 import Fastify from 'fastify';
 import { Hono } from 'hono';
-import type { SessionApi } from '../../src/http/session-api.js';
-import { nilvaExpress } from '../../src/integrations/express.js';
-import { nilvaFastify } from '../../src/integrations/fastify.js';
-import { type NilvaVariables, nilvaHono } from '../../src/integrations/hono.js';
+import { nilvaExpress } from 'nilva-session/express';
+import { nilvaFastify, nilvaFastifyRoutes } from 'nilva-session/fastify';
+import { type NilvaVariables, nilvaHono } from 'nilva-session/hono';
+import type { SessionApi } from 'nilva-session/http';
 
 export const FRAMEWORKS = ['express', 'fastify', 'hono'] as const;
 export type Framework = (typeof FRAMEWORKS)[number];
@@ -39,7 +39,8 @@ export async function startApp(framework: Framework, api: SessionApi<unknown>): 
     }
     case 'fastify': {
       const app = Fastify();
-      await app.register(nilvaFastify, { api, prefix: '/api/' });
+      await app.register(nilvaFastify, { api });
+      await app.register(nilvaFastifyRoutes, { api, prefix: '/api' });
       app.get('/api/me', { preHandler: app.nilvaRequireAuth }, async (request) => ({
         user: request.nilva?.user,
         session_id: request.nilva?.session.id,
@@ -52,7 +53,7 @@ export async function startApp(framework: Framework, api: SessionApi<unknown>): 
       const app = new Hono<{ Variables: NilvaVariables }>();
       const nilva = nilvaHono(api);
       app.route('/api', nilva.routes);
-      app.get('/api/me', nilva.requireAuth, (c) => c.json({ user: c.get('nilva')?.user, session_id: c.get('nilva')?.session.id }));
+      app.get('/api/me', nilva.requireAuth, (c) => c.json({ user: c.get('nilva').user, session_id: c.get('nilva').session.id }));
       app.get('/open', nilva.authenticate, (c) => c.json({ user: c.get('nilva')?.user ?? null }));
       const server = serve({ fetch: app.fetch, port: 0, hostname: '0.0.0.0' });
       await new Promise<void>((resolve) => server.once('listening', () => resolve()));

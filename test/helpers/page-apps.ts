@@ -5,14 +5,14 @@ import { serve } from '@hono/node-server';
 import express from 'express';
 import Fastify from 'fastify';
 import { Hono } from 'hono';
-import type { SessionPages } from '../../src/admin/session-pages.js';
-import type { SessionApi } from '../../src/http/session-api.js';
-import { nilvaExpress } from '../../src/integrations/express.js';
-import { nilvaExpressPages } from '../../src/integrations/express-pages.js';
-import { nilvaFastify } from '../../src/integrations/fastify.js';
-import { nilvaFastifyPages } from '../../src/integrations/fastify-pages.js';
-import { nilvaHono } from '../../src/integrations/hono.js';
-import { nilvaHonoPages } from '../../src/integrations/hono-pages.js';
+import type { SessionPages } from 'nilva-session/admin';
+import { nilvaExpressPages } from 'nilva-session/admin/express';
+import { nilvaFastifyPages } from 'nilva-session/admin/fastify';
+import { nilvaHonoPages } from 'nilva-session/admin/hono';
+import { nilvaExpress } from 'nilva-session/express';
+import { nilvaFastifyRoutes } from 'nilva-session/fastify';
+import { nilvaHono } from 'nilva-session/hono';
+import type { SessionApi } from 'nilva-session/http';
 import type { Framework, RunningApp } from './http-apps.js';
 import { send, type TestResponse } from './http-client.js';
 
@@ -32,7 +32,7 @@ export async function startPagesApp(framework: Framework, api: SessionApi<unknow
     }
     case 'fastify': {
       const app = Fastify();
-      await app.register(nilvaFastify, { api, prefix: '/api/' });
+      await app.register(nilvaFastifyRoutes, { api, prefix: '/api' });
       await app.register(nilvaFastifyPages, { pages });
       await app.listen({ port: 0, host: '127.0.0.1' });
       return { url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`, close: () => app.close() };

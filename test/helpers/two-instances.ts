@@ -12,13 +12,14 @@
 // Every statement each instance sends to the database is counted (`instance.queries`), and
 // everything each logs is recorded, so tests can say "B answered without the database" and
 // "one warning per outage".
+
+import { JwtCodec } from 'nilva-session/jwt';
 import type { CacheLogger } from '../../src/cache/cache-logger.js';
 import { type CreateRedisSessionCacheOptions, createRedisSessionCache } from '../../src/cache/create-redis-session-cache.js';
 import type { TieredSessionCache } from '../../src/cache/tiered-session-cache.js';
 import type { SessionManagerOptions } from '../../src/core/config.js';
 import { type RequestFacts, SessionManager } from '../../src/core/session-manager.js';
 import { SessionApi } from '../../src/http/session-api.js';
-import { JwtCodec } from '../../src/tokens/jwt.js';
 import { openTestDatabase, type TestDatabase } from './databases.js';
 import { FakeClock } from './fake-clock.js';
 import { type Framework, type RunningApp, startApp } from './http-apps.js';
