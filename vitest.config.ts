@@ -36,7 +36,22 @@ export default defineConfig({
         test: {
           name: 'types',
           include: [],
-          typecheck: { enabled: true, only: true, include: ['test/types/**/*.test-d.ts'], tsconfig: './tsconfig.json' },
+          typecheck: { enabled: true, only: true, include: ['test/types/*.test-d.ts'], tsconfig: './tsconfig.json' },
+        },
+      },
+      {
+        // An application that declares `Register`: its own program, since the declaration is
+        // global to the program it is in (run both with `--project 'types*'`).
+        extends: true,
+        test: {
+          name: 'types-registered',
+          include: [],
+          typecheck: {
+            enabled: true,
+            only: true,
+            include: ['test/types/registered/*.test-d.ts'],
+            tsconfig: './test/types/registered/tsconfig.json',
+          },
         },
       },
       {
