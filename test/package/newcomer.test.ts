@@ -156,6 +156,15 @@ describe('a newcomer following only the README', () => {
     );
   });
 
+  test('a driver the Install line left out is named when connecting: npm i pg', async () => {
+    if (project === undefined) throw new Error('the project was not set up (see the first test)');
+    // The README's Install section promises this for a missing driver; SQLite's is the one installed.
+    const script =
+      "import('nilva-session/kysely').then((m) => m.connectDatabase('postgres://postgres@127.0.0.1:5432/test')).then(() => console.log('connected'), (e) => console.log(e.message))";
+    const result = check(await project.run('node', ['-e', script]), 'connectDatabase without pg');
+    expect(result.stdout).toContain('npm i pg');
+  });
+
   test('the sessions are in the SQLite file the program names, and Ctrl-C (SIGTERM here) ends it with code 0', async () => {
     if (project === undefined || server === undefined) throw new Error('the app did not start (see the first test)');
     expect(existsSync(join(project.dir, 'app.sqlite'))).toBe(true);
