@@ -14,7 +14,7 @@
 // runs while the sources it is built from are unchanged (the directory is named by their hash).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -129,19 +129,50 @@ async function pack(): Promise<string> {
       mkdirSync(lock);
     } catch {
       // Another test file is packing: wait for its tarball, or take over a dead run's lock.
-      const since = statSync(lock, { throwIfNoEntry: false })?.mtimeMs;
-      if (since !== undefined && Date.now() - since > STALE_LOCK_MS) await rm(lock, { recursive: true, force: true });
+      if (lockIsAbandoned(lock)) await rm(lock, { recursive: true, force: true });
       await sleep(500);
       continue;
     }
     try {
+      writeFileSync(join(lock, 'pid'), String(process.pid));
       const tarball = await buildAndPack(files, lock);
       await rename(lock, target);
+      await pruneOldTarballs();
       return join(target, tarball);
     } catch (error) {
       await rm(lock, { recursive: true, force: true });
       throw error;
     }
+  }
+}
+
+/** Whether the process that took `lock` is gone (killed mid-pack), or the lock is far too old. */
+function lockIsAbandoned(lock: string): boolean {
+  const since = statSync(lock, { throwIfNoEntry: false })?.mtimeMs;
+  if (since === undefined) return false;
+  if (Date.now() - since > STALE_LOCK_MS) return true;
+  let pid: number;
+  try {
+    pid = Number(readFileSync(join(lock, 'pid'), 'utf8'));
+  } catch {
+    return false; // just taken (its pid not written yet), or just renamed to the tarball's directory
+  }
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+/** Tarballs of earlier source states, a day old or more, are not needed again. */
+async function pruneOldTarballs(): Promise<void> {
+  for (const name of readdirSync(PACK_ROOT)) {
+    const path = join(PACK_ROOT, name);
+    const since = statSync(path, { throwIfNoEntry: false })?.mtimeMs;
+    if (!name.endsWith('.lock') && since !== undefined && Date.now() - since > 24 * 3600_000)
+      await rm(path, { recursive: true, force: true });
   }
 }
 
