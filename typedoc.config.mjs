@@ -24,6 +24,23 @@ export default {
   excludeInternal: true,
   // The repository has no public URL yet, so source links would point nowhere.
   disableSources: true,
+  // TypeDoc's defaults, plus the fences the documents use (`http` for the contract's examples).
+  highlightLanguages: [
+    'bash',
+    'console',
+    'css',
+    'html',
+    'javascript',
+    'json',
+    'jsonc',
+    'json5',
+    'yaml',
+    'tsx',
+    'typescript',
+    'http',
+    'sh',
+    'ts',
+  ],
   treatWarningsAsErrors: true,
   validation: { notExported: true, invalidLink: true, rewrittenLink: true, notDocumented: false, unusedMergeModuleWith: true },
 };
