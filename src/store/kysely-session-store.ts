@@ -60,7 +60,6 @@ export class KyselySessionStore<DB = SessionDatabase> implements SessionStore {
   readonly dialect: SqlDialect;
   /** The session table's name. */
   readonly tableName: string;
-  /** How `user_id` is stored and returned. */
   readonly #db: Db;
   readonly #table: SessionTableGuard;
 
