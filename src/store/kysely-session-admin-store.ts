@@ -14,7 +14,7 @@ import { explainDriverError } from './driver-errors.js';
 import type { KyselySessionStoreOptions } from './kysely-session-store.js';
 import { normalizeUuid, RECORD_COLUMNS, REF_COLUMNS, type RowCodec, sortedIds, uniqueUuids } from './row-codec.js';
 import { resolveStoreOptions, type SessionDatabase, type SqlDialect, type UserIdType } from './session-table.js';
-import { SessionTableGuard } from './session-table-check.js';
+import type { SessionTableGuard } from './session-table-check.js';
 
 type Db = Kysely<SessionDatabase>;
 type Where = ExpressionBuilder<SessionDatabase, string>;
@@ -54,12 +54,7 @@ export class KyselySessionAdminStore<DB = SessionDatabase> implements SessionAdm
     this.dialect = resolved.dialect;
     this.tableName = resolved.tableName;
     this.#db = resolved.db;
-    this.#table = new SessionTableGuard(
-      resolved.db as unknown as Kysely<unknown>,
-      resolved.dialect,
-      resolved.tableName,
-      resolved.userIdType,
-    );
+    this.#table = resolved.table;
   }
 
   /**

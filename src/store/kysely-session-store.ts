@@ -4,7 +4,7 @@ import type { SessionStore } from '../core/session-store.js';
 import { explainDriverError } from './driver-errors.js';
 import { decodeBool, decodeTime, normalizeUuid, RECORD_COLUMNS, REF_COLUMNS, sortedIds, uniqueUuids } from './row-codec.js';
 import { resolveStoreOptions, type SessionDatabase, type SqlDialect, type UserIdType } from './session-table.js';
-import { SessionTableGuard } from './session-table-check.js';
+import type { SessionTableGuard } from './session-table-check.js';
 
 /** Options of {@link KyselySessionStore}. */
 export interface KyselySessionStoreOptions<DB> {
@@ -69,12 +69,7 @@ export class KyselySessionStore<DB = SessionDatabase> implements SessionStore {
     this.dialect = resolved.dialect;
     this.tableName = resolved.tableName;
     this.#db = resolved.db;
-    this.#table = new SessionTableGuard(
-      resolved.db as unknown as Kysely<unknown>,
-      resolved.dialect,
-      resolved.tableName,
-      resolved.userIdType,
-    );
+    this.#table = resolved.table;
   }
 
   /**

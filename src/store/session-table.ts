@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import { assertKnownOptions } from '../lib/option-names.js';
+import { SessionTableGuard } from './session-table-check.js';
 
 /**
  * The SQL databases the store supports. `mysql` covers MySQL 8 and MariaDB 10.5+.
@@ -92,8 +93,8 @@ export interface ResolvedStoreOptions {
   readonly db: Kysely<SessionDatabase>;
   readonly dialect: SqlDialect;
   readonly tableName: string;
-  /** `undefined`: read it from the table. */
-  readonly userIdType: UserIdType | undefined;
+  /** The check before the first query, with the `userIdType` option (`undefined`: read from the table). */
+  readonly table: SessionTableGuard;
 }
 
 /**
@@ -111,10 +112,13 @@ export function resolveStoreOptions(owner: string, options: unknown): ResolvedSt
   if (typeof db !== 'object' || db === null || typeof db.selectFrom !== 'function') {
     throw new TypeError('nilva-session: option "db" must be a Kysely instance');
   }
+  const dialect = validateDialect(o.dialect);
+  const tableName = validateTableName(o.tableName);
+  const userIdType = o.userIdType === undefined ? undefined : validateUserIdType(o.userIdType);
   return {
     db: db as unknown as Kysely<SessionDatabase>,
-    dialect: validateDialect(o.dialect),
-    tableName: validateTableName(o.tableName),
-    userIdType: o.userIdType === undefined ? undefined : validateUserIdType(o.userIdType),
+    dialect,
+    tableName,
+    table: new SessionTableGuard(db as unknown as Kysely<unknown>, dialect, tableName, userIdType),
   };
 }

@@ -4,14 +4,17 @@ import { join } from 'node:path';
 export const ROOT = join(import.meta.dirname, '../..');
 export const TSX = join(ROOT, 'node_modules/.bin/tsx');
 
-/** Runs a command to completion and collects its output. */
-export function run(
-  command: string,
-  args: readonly string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
+/** What a finished command printed, and its exit code (-1 when killed by a signal). */
+export interface CommandResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs a command to completion in `cwd` with exactly `env`, collecting its output; never throws for a non-zero exit. */
+export function runIn(command: string, args: readonly string[], cwd: string, env: NodeJS.ProcessEnv): Promise<CommandResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => {
@@ -23,6 +26,11 @@ export function run(
     child.on('error', reject);
     child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
   });
+}
+
+/** Runs a command in the repository's root, with this process's environment plus `env`. */
+export function run(command: string, args: readonly string[], env: Record<string, string> = {}): Promise<CommandResult> {
+  return runIn(command, args, ROOT, { ...process.env, ...env });
 }
 
 /** A demo server in its own process, as `npm start` runs it. */

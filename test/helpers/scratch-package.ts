@@ -20,18 +20,14 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { type CommandResult, runIn } from './processes.js';
 
 export const ROOT = join(import.meta.dirname, '../..');
 
 /** The README as the tests read it (the one packed into the tarball too). */
 export const README_PATH = join(ROOT, 'README.md');
 
-/** What a command printed, and how it ended. */
-export interface CommandResult {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+export type { CommandResult };
 
 /**
  * The environment for child commands: this process's, minus the `npm_*` variables an outer
@@ -53,19 +49,7 @@ export function runCommand(
   cwd: string,
   env: Readonly<Record<string, string>> = {},
 ): Promise<CommandResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+  return runIn(command, args, cwd, childEnv(env));
 }
 
 /** Throws with the command, its directory and its output when it did not exit 0. */
