@@ -137,6 +137,7 @@ function cacheMemory(count: number): MemoryRow {
       lastIp: fresh('127.0.0.1'),
       userAgent: fresh(USER_AGENT),
       createdAt: now,
+      authenticatedAt: now,
       user: benchLoadUser(i + 1),
     };
     cache.set(entry, 900_000, cache.epoch());

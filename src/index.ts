@@ -8,11 +8,11 @@
 export type { CacheRef } from './cache/invalidation-message.js';
 export type { MemorySessionCacheOptions } from './cache/memory-session-cache.js';
 export { MemorySessionCache } from './cache/memory-session-cache.js';
-export type { SessionConfig, SessionManagerOptions, TrustProxy, UserAgentPolicy } from './core/config.js';
+export type { SessionConfig, SessionLimitAction, SessionManagerOptions, TrustProxy, UserAgentPolicy } from './core/config.js';
 export type { SessionErrorCode } from './core/errors.js';
 export { SessionError } from './core/errors.js';
 export type { SessionEndReason, SessionEvent, SessionLogger } from './core/events.js';
-export type { SessionRecord, SessionRef, UserId } from './core/session.js';
+export type { SessionEnd, SessionRecord, SessionRef, UserId } from './core/session.js';
 export type {
   AdminKeyset,
   AdminListPage,
@@ -33,6 +33,8 @@ export type {
   CreatedSession,
   CreateSessionInput,
   MaybePromise,
+  RenewedSession,
+  RenewSessionOptions,
   RequestFacts,
 } from './core/session-manager.js';
 export { SessionManager } from './core/session-manager.js';

@@ -16,6 +16,7 @@ export function encodeCachedSession(entry: CachedSession): string {
     lastIp: entry.lastIp,
     userAgent: entry.userAgent,
     createdAt: entry.createdAt,
+    authenticatedAt: entry.authenticatedAt,
     user: entry.user,
   });
 }
@@ -47,6 +48,7 @@ export function decodeCachedSession(
     typeof v.lastIp !== 'string' ||
     typeof v.userAgent !== 'string' ||
     typeof v.createdAt !== 'number' ||
+    typeof v.authenticatedAt !== 'number' ||
     !('user' in v)
   ) {
     return undefined;
@@ -62,6 +64,7 @@ export function decodeCachedSession(
     lastIp: v.lastIp,
     userAgent: v.userAgent,
     createdAt: v.createdAt,
+    authenticatedAt: v.authenticatedAt,
     user: v.user,
   };
 }

@@ -8,6 +8,9 @@ import type { SessionStore } from './session-store.js';
 /** How a change of User-Agent between requests is judged. */
 export type UserAgentPolicy = 'family' | 'strict' | 'ignore';
 
+/** What a login at `maxSessionsPerUser` does: end the least recently used session, or fail. */
+export type SessionLimitAction = 'end-least-recent' | 'refuse';
+
 /** Which client addresses may set the client IP through `X-Forwarded-For`. */
 export type TrustProxy = boolean | number | readonly string[];
 
@@ -64,8 +67,15 @@ export interface SessionManagerOptions<TUser = unknown> {
   readonly schemes?: readonly ('token' | 'bearer')[] | undefined;
   /** When set, the client IP comes from `X-Forwarded-For`. Default false. */
   readonly trustProxy?: TrustProxy | undefined;
-  /** At the cap, a new login ends the least recently used session. Default: unlimited. */
+  /** Most active sessions per user. Default: unlimited. See `sessionLimitAction`. */
   readonly maxSessionsPerUser?: number | null | undefined;
+  /**
+   * A login at `maxSessionsPerUser`: `'end-least-recent'` (default) ends the user's least
+   * recently used session, so signing in always works and an abandoned device is what goes;
+   * `'refuse'` fails the login with `ERR_SESSION_LIMIT` (HTTP 403) until the user signs out
+   * somewhere, so nobody holding the password can silently push the owner's devices out.
+   */
+  readonly sessionLimitAction?: SessionLimitAction | undefined;
   /** Every authentication failure answers `Invalid token.` Default false. */
   readonly genericErrors?: boolean | undefined;
   /** How often buffered `last_online` writes are flushed, in milliseconds. Default 1000. */
@@ -91,6 +101,7 @@ export interface SessionConfig {
   readonly schemes: readonly ('token' | 'bearer')[];
   readonly trustProxy: TrustProxy;
   readonly maxSessionsPerUser: number | null;
+  readonly sessionLimitAction: SessionLimitAction;
   readonly genericErrors: boolean;
   readonly touchFlushIntervalMs: number;
 }
@@ -147,6 +158,7 @@ const MANAGER_OPTIONS = optionNames<SessionManagerOptions>({
   schemes: true,
   trustProxy: true,
   maxSessionsPerUser: true,
+  sessionLimitAction: true,
   genericErrors: true,
   touchFlushIntervalMs: true,
   onEvent: true,
@@ -189,6 +201,10 @@ export function resolveConfig(options: SessionManagerOptions<never>): SessionCon
     const v = options[name];
     if (v !== undefined && typeof v !== 'function') fail(name, 'a function', v);
   }
+  const limitAction = options.sessionLimitAction ?? 'end-least-recent';
+  if (limitAction !== 'end-least-recent' && limitAction !== 'refuse') {
+    fail('sessionLimitAction', '"end-least-recent" or "refuse"', limitAction);
+  }
   if (options.genericErrors !== undefined && typeof options.genericErrors !== 'boolean') {
     fail('genericErrors', 'a boolean', options.genericErrors);
   }
@@ -211,6 +227,7 @@ export function resolveConfig(options: SessionManagerOptions<never>): SessionCon
     schemes: Object.freeze([...schemes]),
     trustProxy: validTrustProxy(options.trustProxy),
     maxSessionsPerUser: optionalInteger('maxSessionsPerUser', options.maxSessionsPerUser, null, 1),
+    sessionLimitAction: limitAction,
     genericErrors: options.genericErrors ?? false,
     touchFlushIntervalMs: integer('touchFlushIntervalMs', options.touchFlushIntervalMs, 1000, 1, 3_600_000),
   });

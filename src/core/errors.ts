@@ -37,6 +37,10 @@ export type SessionErrorCode =
   | 'ERR_REFRESH_BLACKLISTED'
   /** A refresh JWT whose user is inactive or gone. */
   | 'ERR_NO_ACTIVE_ACCOUNT'
+  /** A login at `maxSessionsPerUser` with `sessionLimitAction: 'refuse'`. */
+  | 'ERR_SESSION_LIMIT'
+  /** The session's last authentication is older than a route's `requireFreshAuth` allows. */
+  | 'ERR_REAUTHENTICATION_REQUIRED'
   /** The store could not be reached. */
   | 'ERR_STORE_UNAVAILABLE'
   /**
@@ -77,4 +81,6 @@ export const messages = {
   refreshInvalid: 'Token is invalid or expired',
   refreshBlacklisted: 'Token is blacklisted',
   noActiveAccount: 'No active account found for the given token.',
+  sessionLimit: 'Too many active sessions: sign out on another device first.',
+  reauthenticationRequired: 'This action needs a recent sign-in: sign in again and retry.',
 } as const;

@@ -1,17 +1,26 @@
 import type { UserId } from './session.js';
 
-/** Why a session ended or was refused, as events and `detail` record it. */
-export type SessionEndReason =
-  | 'user_agent_changed'
-  | 'revoked_by_user'
-  | 'logout'
-  | 'revoked_all'
-  | 'session_limit'
-  | 'idle_timeout'
-  | 'admin'
-  | 'blacklisted'
-  | 'refresh_reuse'
-  | 'purged';
+/**
+ * Every reason a session can end, as stored in `end_reason` and carried by events. Append only:
+ * stored rows keep the codes they were written with.
+ */
+export const SESSION_END_REASONS = [
+  'user_agent_changed',
+  'revoked_by_user',
+  'logout',
+  'revoked_all',
+  'session_limit',
+  'idle_timeout',
+  'admin',
+  'blacklisted',
+  'refresh_reuse',
+  'renewed',
+  'password_changed',
+  'purged',
+] as const;
+
+/** Why a session ended or was refused, as events and `end_reason` record it. */
+export type SessionEndReason = (typeof SESSION_END_REASONS)[number];
 
 /**
  * A lifecycle event. Carries ids, never a token. `ts` is ISO 8601 UTC.

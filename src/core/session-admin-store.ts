@@ -96,7 +96,8 @@ export interface SessionAdminStore {
   findById(id: string): Promise<SessionRecord | undefined>;
   /**
    * Sets `is_active` and/or `detail` of one session (nothing else changes; reactivation is
-   * allowed). Returns the session's ref, or `undefined` when there is no such session.
+   * allowed). Setting `is_active` also sets `end_reason`: `null` when reactivated, `admin` when
+   * ended. Returns the session's ref, or `undefined` when there is no such session.
    */
   update(id: string, changes: AdminSessionChanges): Promise<SessionRef | undefined>;
   /** Deletes these sessions; unknown and malformed ids are ignored. Returns the deleted ones. */

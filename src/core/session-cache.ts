@@ -14,6 +14,8 @@ export interface CachedSession {
   readonly lastIp: string;
   readonly userAgent: string;
   readonly createdAt: number;
+  /** When the user last authenticated for this session (`requireFreshAuth` judges it). */
+  readonly authenticatedAt: number;
   /** The application's user as `loadUser` returned it (keep it small and free of secrets). */
   readonly user: unknown;
 }

@@ -5,6 +5,7 @@ import { hashData, isWellFormedToken, KEY_PREFIX_LENGTH, tokenGenerator } from '
 import { sameUserAgentFamily } from '../useragent/user-agent-data.js';
 import { parseAuthorization } from './authorization-header.js';
 import { resolveConfig, type SessionConfig, type SessionManagerOptions } from './config.js';
+import { sessionEnd } from './end-details.js';
 import { messages, SessionError, type SessionErrorCode } from './errors.js';
 import type { SessionEndReason, SessionEvent, SessionLogger } from './events.js';
 import type { SessionRecord, SessionRef, UserId } from './session.js';
@@ -57,21 +58,28 @@ export interface CreateSessionInput {
   readonly refreshJti?: string | undefined;
 }
 
+/** The new credential of a renewed session: an opaque token, or a JWT pair for a JWT session. */
+export type RenewedSession =
+  | { readonly kind: 'token'; readonly token: string; readonly session: SessionRecord }
+  | { readonly kind: 'jwt'; readonly access: string; readonly refresh: string; readonly session: SessionRecord };
+
+/** Options of {@link SessionManager.renewSession}. */
+export interface RenewSessionOptions {
+  /**
+   * The user has just proved who they are again (a password, a second factor): the renewed
+   * session's `authenticatedAt` becomes now, so `requireFreshAuth` routes accept it. Default
+   * false (a privilege change: the time of the last authentication is kept).
+   */
+  readonly reauthenticated?: boolean | undefined;
+  /** Renew only a session of this user (a renewal asked for by a request). */
+  readonly userId?: UserId | undefined;
+  /** The request's address and user agent, recorded on the renewed session. */
+  readonly ip?: string | undefined;
+  readonly userAgent?: string | undefined;
+}
+
 /** Which message a failure carries depends on the scheme (docs/contract.md). */
 type Scheme = 'token' | 'bearer';
-
-const DETAILS: Readonly<Record<SessionEndReason, string>> = {
-  user_agent_changed: messages.userAgentChangedDetail,
-  revoked_by_user: 'Revoked by the user.',
-  logout: 'Logged out.',
-  revoked_all: 'Revoked with all of the user’s sessions.',
-  session_limit: 'Ended: the user reached the session limit.',
-  idle_timeout: 'Ended: idle for too long.',
-  admin: 'Revoked by an administrator.',
-  blacklisted: 'Logged out: refresh token blacklisted.',
-  refresh_reuse: 'Revoked: a rotated refresh token was used again.',
-  purged: 'Purged.',
-};
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -175,11 +183,15 @@ export class SessionManager<TUser = unknown> {
       lastIp: input.ip ?? '',
       userAgent: input.userAgent ?? '',
       detail: null,
+      endReason: null,
       createdAt: created,
+      authenticatedAt: created,
       refreshJti: input.refreshJti ?? null,
     });
+    const refuseAtLimit = this.config.maxSessionsPerUser !== null && this.config.sessionLimitAction === 'refuse';
     if (this.config.maxSessionsPerUser !== null) await this.#enforceLimit(input.userId, now);
     await this.#storeCall(() => this.#store.insert(session));
+    if (refuseAtLimit) await this.#refuseOverLimit(session, now);
     this.#emit({
       type: 'session_created',
       ts: created.toISOString(),
@@ -196,9 +208,121 @@ export class SessionManager<TUser = unknown> {
     await this.#touches.flush();
     const active = await this.#storeCall(() => this.#store.listActive(userId, new Date(now)));
     if (active.length < max) return;
+    if (this.config.sessionLimitAction === 'refuse') throw new SessionError('ERR_SESSION_LIMIT', messages.sessionLimit);
     // listActive is newest first: the tail is the least recently used.
     const victims = active.slice(max - 1).map((s) => s.id);
     await this.#end(victims, 'session_limit', undefined);
+  }
+
+  /**
+   * `refuse` mode, after the insert: concurrent logins may each have counted fewer than the cap
+   * before any of them inserted. A login that sees more than the cap once its own row is in
+   * ends itself. The last of any set of sessions to be inserted sees them all, so the cap holds
+   * whatever the interleaving; the price is that two logins racing for the last place may both
+   * be refused (the user retries), never that both get in.
+   */
+  async #refuseOverLimit(session: SessionRecord, now: number): Promise<void> {
+    const max = this.config.maxSessionsPerUser as number;
+    const active = await this.#storeCall(() => this.#store.listActive(session.userId, new Date(now)));
+    if (active.length <= max) return;
+    await this.#end([session.id], 'session_limit', undefined);
+    throw new SessionError('ERR_SESSION_LIMIT', messages.sessionLimit);
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Renewal and step-up
+
+  /**
+   * Gives a session a new credential and makes the old one stop working at once, everywhere:
+   * for a privilege change, and after the user re-authenticated (`reauthenticated: true`).
+   * The session is replaced by a new one (new id, new token; with JWT, a new pair) that keeps
+   * its user, device, sign-in time and absolute expiry; the old one ends with reason `renewed`
+   * and is cleared from every cache, so its token, access tokens and refresh token are refused
+   * on the next request on every instance.
+   *
+   * @throws SessionError `ERR_SESSION_INVALID` when the session is not active (or not the
+   *   user's), `ERR_STORE_UNAVAILABLE` when the store fails
+   */
+  async renewSession(sessionId: string, options: RenewSessionOptions = {}): Promise<RenewedSession> {
+    const old = await this.#storeCall(() => this.#store.findById(sessionId));
+    const now = this.#now();
+    if (
+      old === undefined ||
+      !old.isActive ||
+      (old.expireAt !== null && now >= old.expireAt.getTime()) ||
+      (options.userId !== undefined && String(old.userId) !== String(options.userId))
+    ) {
+      throw new SessionError('ERR_SESSION_INVALID', messages.invalidToken);
+    }
+    const jwt = old.refreshJti !== null ? this.#jwt : undefined;
+    const token = tokenGenerator(this.config.tokenSize);
+    const refreshJti = jwt === undefined ? null : JwtCodec.newJti(now);
+    const session: SessionRecord = Object.freeze({
+      ...old,
+      id: randomUUID(),
+      keyHash: hashData(token),
+      keyPrefix: token.slice(0, KEY_PREFIX_LENGTH),
+      lastOnline: new Date(now),
+      lastIp: options.ip ?? old.lastIp,
+      userAgent: options.userAgent ?? old.userAgent,
+      authenticatedAt: options.reauthenticated === true ? new Date(now) : old.authenticatedAt,
+      refreshJti,
+    });
+    // New first, then the old one ends: a failure in between leaves the user signed in.
+    await this.#storeCall(() => this.#store.insert(session));
+    const ended = await this.#end([old.id], 'renewed', undefined);
+    if (ended.length === 0) {
+      // The old session ended meanwhile (a logout, a revoke-all): the renewal must not outlive it.
+      const after = await this.#storeCall(() => this.#store.findById(old.id));
+      await this.#end([session.id], after?.endReason ?? 'revoked_by_user', undefined);
+      throw new SessionError('ERR_SESSION_INVALID', messages.invalidToken);
+    }
+    this.#emit({
+      type: 'session_created',
+      ts: new Date(now).toISOString(),
+      sessionId: session.id,
+      userId: session.userId,
+      ip: session.lastIp,
+      userAgent: session.userAgent,
+    });
+    if (jwt === undefined) return { kind: 'token', token, session };
+    const pair = await jwt.issuePair({
+      userId: session.userId,
+      sessionId: session.id,
+      expireAt: session.expireAt === null ? null : session.expireAt.getTime(),
+      refreshJti: refreshJti as string,
+    });
+    return { kind: 'jwt', ...pair, session };
+  }
+
+  /**
+   * Call after a user's password changed: ends every other session of the user (reason
+   * `password_changed`) and, when the change was made from `currentSessionId`, renews that
+   * one as re-authenticated (the user just typed a password), so a stolen copy of its old token
+   * stops working too. Returns how many sessions ended and the current session's new credential.
+   *
+   * @example
+   * await users.setPassword(userId, newPassword);
+   * const { renewed } = await sessions.passwordChanged(userId, { currentSessionId: req.nilva?.session.id });
+   */
+  async passwordChanged(
+    userId: UserId,
+    options: { readonly currentSessionId?: string | undefined } = {},
+  ): Promise<{ readonly ended: number; readonly renewed: RenewedSession | undefined }> {
+    const keep = options.currentSessionId;
+    const ended = await this.revokeAllForUser(userId, { reason: 'password_changed', ...(keep === undefined ? {} : { exceptId: keep }) });
+    if (keep === undefined) return { ended, renewed: undefined };
+    const renewed = await this.renewSession(keep, { userId, reauthenticated: true });
+    return { ended, renewed };
+  }
+
+  /**
+   * Whether the session's last authentication is at most `maxAgeSeconds` old: the check behind
+   * `requireFreshAuth` for sensitive routes (changing a password or an e-mail address, signing
+   * out every other device).
+   */
+  isFreshAuth(session: Pick<CachedSession, 'authenticatedAt'>, maxAgeSeconds: number): boolean {
+    return this.#now() - session.authenticatedAt <= maxAgeSeconds * 1000;
   }
 
   // ---------------------------------------------------------------------------------------
@@ -349,6 +473,7 @@ export class SessionManager<TUser = unknown> {
       lastIp: row.lastIp,
       userAgent: row.userAgent,
       createdAt: row.createdAt.getTime(),
+      authenticatedAt: row.authenticatedAt.getTime(),
       user,
     };
     const outcome = await this.#accept(entry, facts, scheme, now);
@@ -422,7 +547,7 @@ export class SessionManager<TUser = unknown> {
   async #suspend(entry: CachedSession, facts: RequestFacts): Promise<AuthOutcome<TUser>> {
     const ref: SessionRef = { id: entry.id, keyHash: entry.keyHash, userId: entry.userId };
     try {
-      await this.#store.deactivate([entry.id], messages.userAgentChangedDetail);
+      await this.#store.deactivate([entry.id], sessionEnd('user_agent_changed'));
     } catch (error) {
       return { ok: false, error: this.#storeFailed(error) };
     }
@@ -552,7 +677,7 @@ export class SessionManager<TUser = unknown> {
     const row = await this.#storeCall(() => this.#store.findById(sessionId));
     if (row === undefined || String(row.userId) !== String(verified.claims.user_id)) return invalid();
     if (!row.isActive)
-      return row.detail === DETAILS.blacklisted ? this.#fail('ERR_REFRESH_BLACKLISTED', messages.refreshBlacklisted) : invalid();
+      return row.endReason === 'blacklisted' ? this.#fail('ERR_REFRESH_BLACKLISTED', messages.refreshBlacklisted) : invalid();
     if (row.expireAt !== null && this.#now() >= row.expireAt.getTime()) return invalid();
     const jti = verified.claims.jti;
     if (jwt.config.rotateRefreshTokens && row.refreshJti !== null && row.refreshJti !== jti) {
@@ -609,7 +734,7 @@ export class SessionManager<TUser = unknown> {
     const refs = await this.#storeCall(() =>
       this.#store.deactivateAllForUser(
         userId,
-        DETAILS[reason],
+        sessionEnd(reason),
         options.exceptId === undefined ? undefined : { exceptId: options.exceptId },
       ),
     );
@@ -629,7 +754,9 @@ export class SessionManager<TUser = unknown> {
   }
 
   async #end(ids: readonly string[], reason: SessionEndReason, userId: UserId | undefined): Promise<SessionRef[]> {
-    const refs = await this.#storeCall(() => this.#store.deactivate(ids, DETAILS[reason], userId === undefined ? undefined : { userId }));
+    const refs = await this.#storeCall(() =>
+      this.#store.deactivate(ids, sessionEnd(reason), userId === undefined ? undefined : { userId }),
+    );
     // Store first, then caches: a concurrent miss that read the row before the write cannot
     // re-cache it, because the invalidation moves the cache epoch its fill carries.
     await this.#invalidate(refs);

@@ -1,4 +1,4 @@
-import type { SessionRecord, SessionRef, UserId } from './session.js';
+import type { SessionEnd, SessionRecord, SessionRef, UserId } from './session.js';
 
 /**
  * The persistence the core needs. Stores receive `now` from the core and never read the
@@ -27,16 +27,16 @@ export interface SessionStore {
    */
   touch(entries: ReadonlyArray<{ readonly id: string; readonly lastOnline: Date }>): Promise<void>;
   /**
-   * Marks the given sessions inactive with `detail`, only where they are still active and,
-   * when `userId` is given, only where they belong to that user. Returns the sessions that
-   * changed, so that their cache entries can be cleared.
+   * Marks the given sessions inactive, recording `end.reason` (`end_reason`) and `end.detail`,
+   * only where they are still active and, when `userId` is given, only where they belong to
+   * that user. Returns the sessions that changed, so that their cache entries can be cleared.
    */
-  deactivate(ids: readonly string[], detail: string, options?: { readonly userId?: UserId }): Promise<SessionRef[]>;
+  deactivate(ids: readonly string[], end: SessionEnd, options?: { readonly userId?: UserId }): Promise<SessionRef[]>;
   /**
-   * Marks every active session of the user inactive, except `exceptId`. Returns the sessions
-   * that changed.
+   * Marks every active session of the user inactive (as {@link deactivate}), except `exceptId`.
+   * Returns the sessions that changed.
    */
-  deactivateAllForUser(userId: UserId, detail: string, options?: { readonly exceptId?: string }): Promise<SessionRef[]>;
+  deactivateAllForUser(userId: UserId, end: SessionEnd, options?: { readonly exceptId?: string }): Promise<SessionRef[]>;
   /** The user's active sessions, whatever their expiry (for cache invalidation). */
   refsForUser(userId: UserId): Promise<SessionRef[]>;
   /**

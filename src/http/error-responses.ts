@@ -22,6 +22,8 @@ const STATUS: Readonly<Record<SessionErrorCode, number>> = {
   ERR_REFRESH_INVALID: 401,
   ERR_REFRESH_BLACKLISTED: 401,
   ERR_NO_ACTIVE_ACCOUNT: 401,
+  ERR_SESSION_LIMIT: 403,
+  ERR_REAUTHENTICATION_REQUIRED: 403,
   ERR_STORE_UNAVAILABLE: 503,
   ERR_STORE_NOT_READY: 503,
 };
@@ -33,6 +35,8 @@ const BODY_CODES: Partial<Record<SessionErrorCode, string>> = {
   ERR_REFRESH_INVALID: 'token_not_valid',
   ERR_REFRESH_BLACKLISTED: 'token_not_valid',
   ERR_NO_ACTIVE_ACCOUNT: 'no_active_account',
+  ERR_SESSION_LIMIT: 'session_limit',
+  ERR_REAUTHENTICATION_REQUIRED: 'reauthentication_required',
 };
 
 /** A JSON response. */
@@ -49,6 +53,9 @@ export function errorResponse(error: SessionError, challenge: string, genericErr
   const status = STATUS[error.code];
   // The client learns only that the service is down; the cause is for the logs.
   if (status === 503) return json(503, { detail: messages.storeUnavailable }, { 'retry-after': '5' });
+  const code = BODY_CODES[error.code];
+  // A 403 is about what the caller may do, not who it is: no challenge, and never generic.
+  if (status === 403) return json(403, { detail: error.message, code });
   if (genericErrors && error.code !== 'ERR_NOT_AUTHENTICATED') {
     return json(401, { detail: 'Invalid token.' }, { 'www-authenticate': challenge });
   }
@@ -61,7 +68,6 @@ export function errorResponse(error: SessionError, challenge: string, genericErr
     };
     return json(401, body, { 'www-authenticate': challenge });
   }
-  const code = BODY_CODES[error.code];
   const body = code === undefined ? { detail: error.message } : { detail: error.message, code };
   return json(status, body, { 'www-authenticate': challenge });
 }

@@ -176,10 +176,12 @@ export class KyselySessionAdminStore<DB = SessionDatabase> implements SessionAdm
     const codec = await this.#table.codec();
     const uuid = normalizeUuid(id);
     if (uuid === undefined) return undefined;
-    const set: { is_active?: boolean | number; detail?: string | null } = {};
+    const set: { is_active?: boolean | number; detail?: string | null; end_reason?: string | null } = {};
     if (changes.isActive !== undefined) {
       if (typeof changes.isActive !== 'boolean') throw new TypeError('nilva-session: update "isActive" must be a boolean');
       set.is_active = codec.bool(changes.isActive);
+      // A reactivated session has no end; one ended here was ended by an administrator.
+      set.end_reason = changes.isActive ? null : 'admin';
     }
     if (changes.detail !== undefined) {
       if (changes.detail !== null && typeof changes.detail !== 'string')

@@ -1,5 +1,5 @@
 import { type ExpressionBuilder, type Kysely, sql } from 'kysely';
-import type { SessionRecord, SessionRef, UserId } from '../core/session.js';
+import type { SessionEnd, SessionRecord, SessionRef, UserId } from '../core/session.js';
 import type { SessionStore } from '../core/session-store.js';
 import { explainDriverError } from './driver-errors.js';
 import { decodeBool, decodeTime, normalizeUuid, RECORD_COLUMNS, REF_COLUMNS, sortedIds, uniqueUuids } from './row-codec.js';
@@ -120,7 +120,9 @@ export class KyselySessionStore<DB = SessionDatabase> implements SessionStore {
         last_ip: session.lastIp,
         user_agent: session.userAgent,
         detail: session.detail,
+        end_reason: session.endReason,
         created_at: c.time(session.createdAt),
+        authenticated_at: c.time(session.authenticatedAt),
         refresh_jti: session.refreshJti,
       })
       .execute();
@@ -224,7 +226,7 @@ export class KyselySessionStore<DB = SessionDatabase> implements SessionStore {
       where id in (${sql.join(batch.map(([id]) => id))})`.execute(this.#db);
   }
 
-  async deactivate(ids: readonly string[], detail: string, options?: { readonly userId?: UserId }): Promise<SessionRef[]> {
+  async deactivate(ids: readonly string[], end: SessionEnd, options?: { readonly userId?: UserId }): Promise<SessionRef[]> {
     const uuids = uniqueUuids(ids);
     if (uuids.length === 0) return [];
     const codec = await this.#table.codec();
@@ -235,18 +237,18 @@ export class KyselySessionStore<DB = SessionDatabase> implements SessionStore {
     }
     const refs: SessionRef[] = [];
     for (let i = 0; i < uuids.length; i += CHUNK) {
-      refs.push(...(await this.#deactivate({ ids: uuids.slice(i, i + CHUNK), userId }, detail)));
+      refs.push(...(await this.#deactivate({ ids: uuids.slice(i, i + CHUNK), userId }, end)));
     }
     return refs;
   }
 
-  async deactivateAllForUser(userId: UserId, detail: string, options?: { readonly exceptId?: string }): Promise<SessionRef[]> {
+  async deactivateAllForUser(userId: UserId, end: SessionEnd, options?: { readonly exceptId?: string }): Promise<SessionRef[]> {
     const codec = await this.#table.codec();
     const uid = codec.userId(userId);
     if (uid === undefined) return [];
     // A malformed exceptId names no session, so nothing is excepted.
     const exceptId = options?.exceptId === undefined ? undefined : normalizeUuid(options.exceptId);
-    return this.#deactivate({ ids: undefined, userId: uid, exceptId }, detail);
+    return this.#deactivate({ ids: undefined, userId: uid, exceptId }, end);
   }
 
   /**
@@ -261,9 +263,9 @@ export class KyselySessionStore<DB = SessionDatabase> implements SessionStore {
    *   (`SELECT … FOR UPDATE` reads the latest committed version), keep those still active and
    *   in scope, update them by id. Locking by primary key only takes no gap locks.
    */
-  async #deactivate(scope: DeactivateScope, detail: string): Promise<SessionRef[]> {
+  async #deactivate(scope: DeactivateScope, end: SessionEnd): Promise<SessionRef[]> {
     const c = await this.#table.codec();
-    const inactive = { is_active: c.bool(false), detail };
+    const inactive = { is_active: c.bool(false), detail: end.detail, end_reason: end.reason };
     const inScope = (eb: Where) => {
       const terms = [eb('is_active', '=', c.bool(true))];
       if (scope.ids !== undefined) terms.push(eb('id', 'in', scope.ids));

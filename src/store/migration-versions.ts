@@ -1,5 +1,8 @@
 /** The newest migration's version: a table without it is out of date. Kept in step with `MIGRATIONS`. */
-export const LATEST_MIGRATION = 3;
+export const LATEST_MIGRATION = 4;
 
-/** The newest migration the store's queries need (`refresh_jti`); later ones add indexes only. */
-export const QUERIES_NEED_MIGRATION = 2;
+/** The newest migration the store's queries need (`end_reason`, `authenticated_at`). */
+export const QUERIES_NEED_MIGRATION = 4;
+
+/** The columns that migration adds: a table that has them can serve even without the record. */
+export const COLUMNS_OF_QUERIES_NEED_MIGRATION: readonly string[] = ['end_reason', 'authenticated_at'];

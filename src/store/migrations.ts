@@ -57,6 +57,7 @@ const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'create_session_table', up: createSessionTable },
   { version: 2, name: 'add_refresh_jti', up: addRefreshJti },
   { version: 3, name: 'add_admin_indexes', up: addAdminIndexes },
+  { version: 4, name: 'add_end_reason_and_authenticated_at', up: addEndReasonAndAuthenticatedAt },
 ];
 
 // The table check (session-table-check.ts) knows the versions without importing this file.
@@ -285,6 +286,48 @@ async function addRefreshJti({ db, dialect, tableName }: MigrationContext): Prom
     .alterTable(tableName)
     .addColumn('refresh_jti', sql.raw(dialect === 'sqlite' ? 'text' : 'varchar(64)'))
     .execute();
+}
+
+/**
+ * The sentences rows carried before `end_reason` existed, by the code they stand for: frozen
+ * here (never read from END_DETAILS at run time, which may change later) for migration 4.
+ */
+const LEGACY_DETAILS: Readonly<Record<string, string>> = {
+  user_agent_changed: 'User suspended; because user agent changed!',
+  revoked_by_user: 'Revoked by the user.',
+  logout: 'Logged out.',
+  revoked_all: 'Revoked with all of the user’s sessions.',
+  session_limit: 'Ended: the user reached the session limit.',
+  idle_timeout: 'Ended: idle for too long.',
+  admin: 'Revoked by an administrator.',
+  blacklisted: 'Logged out: refresh token blacklisted.',
+  refresh_reuse: 'Revoked: a rotated refresh token was used again.',
+};
+
+/**
+ * Migration 4: `end_reason varchar(32) null`, why a session ended as a stable code (behaviour
+ * used to be keyed on the `detail` sentence), and `authenticated_at`, when the user last proved
+ * who they are for the session (step-up). Existing rows: `authenticated_at` = `created_at` (the
+ * login was the last authentication), and ended rows get the code their `detail` sentence
+ * stands for (rows whose detail was edited keep `null`: their reason is unknown). Idempotent.
+ */
+async function addEndReasonAndAuthenticatedAt({ db, dialect, tableName }: MigrationContext): Promise<void> {
+  const t = columnTypes(dialect, 'string');
+  if (!(await columnExists(db, dialect, tableName, 'end_reason'))) {
+    await db.schema
+      .alterTable(tableName)
+      .addColumn('end_reason', sql.raw(dialect === 'sqlite' ? 'text' : 'varchar(32)'))
+      .execute();
+  }
+  if (!(await columnExists(db, dialect, tableName, 'authenticated_at'))) {
+    await db.schema.alterTable(tableName).addColumn('authenticated_at', sql.raw(t.time)).execute();
+  }
+  const table = sql.table(tableName);
+  await sql`update ${table} set authenticated_at = created_at where authenticated_at is null`.execute(db);
+  const cases = Object.entries(LEGACY_DETAILS).map(([reason, detail]) => sql`when ${detail} then ${reason}`);
+  await sql`update ${table} set end_reason = case detail ${sql.join(cases, sql` `)} end
+    where end_reason is null and is_active = ${dialect === 'sqlite' ? 0 : sql.raw('false')}
+      and detail in (${sql.join(Object.values(LEGACY_DETAILS))})`.execute(db);
 }
 
 /**

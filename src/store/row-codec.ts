@@ -1,3 +1,4 @@
+import { SESSION_END_REASONS, type SessionEndReason } from '../core/events.js';
 import type { SessionRecord, SessionRef, UserId } from '../core/session.js';
 import type { SessionTable, SqlDialect, UserIdType } from './session-table.js';
 
@@ -39,6 +40,8 @@ export const RECORD_COLUMNS = [
   'detail',
   'created_at',
   'refresh_jti',
+  'end_reason',
+  'authenticated_at',
 ] as const satisfies ReadonlyArray<keyof SessionTable>;
 
 /** The columns a {@link SessionRef} needs. */
@@ -107,7 +110,9 @@ export class RowCodec {
       lastIp: row.last_ip,
       userAgent: row.user_agent,
       detail: row.detail,
+      endReason: decodeEndReason(row.end_reason),
       createdAt: decodeTime(row.created_at),
+      authenticatedAt: row.authenticated_at === null ? decodeTime(row.created_at) : decodeTime(row.authenticated_at),
       refreshJti: row.refresh_jti,
     };
   }
@@ -127,6 +132,13 @@ export class RowCodec {
     }
     return n;
   }
+}
+
+const END_REASONS: ReadonlySet<string> = new Set(SESSION_END_REASONS);
+
+/** A stored `end_reason`; a code this version does not know (written by a newer one) reads as `null`. */
+export function decodeEndReason(value: string | null): SessionEndReason | null {
+  return value !== null && END_REASONS.has(value) ? (value as SessionEndReason) : null;
 }
 
 /** A boolean from any driver: `true`/`false` (pg), `1`/`0` (mysql2, better-sqlite3). */

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import { SessionError } from '../core/errors.js';
 import { inspectSessionTable, type SessionTableFacts, userIdTypeOfColumn } from './catalog.js';
-import { LATEST_MIGRATION, QUERIES_NEED_MIGRATION } from './migration-versions.js';
+import { COLUMNS_OF_QUERIES_NEED_MIGRATION, LATEST_MIGRATION, QUERIES_NEED_MIGRATION } from './migration-versions.js';
 import { RowCodec } from './row-codec.js';
 import type { SqlDialect, UserIdType } from './session-table.js';
 
@@ -33,7 +33,11 @@ export function verifySessionTable(
   for (let version = 1; version <= needed; version++) if (!facts.applied.has(version)) pending.push(version);
   // A table migrated before the bookkeeping existed, or copied from elsewhere, still works if
   // it has the columns; only `strict` (start-up) insists on the record.
-  if (checkMigrations && pending.length > 0 && (strict || !facts.columns.has('refresh_jti'))) {
+  if (
+    checkMigrations &&
+    pending.length > 0 &&
+    (strict || !COLUMNS_OF_QUERIES_NEED_MIGRATION.every((column) => facts.columns.has(column)))
+  ) {
     throw notReady(`the session table "${tableName}" lacks migration(s) ${pending.join(', ')} of ${LATEST_MIGRATION}: ${MIGRATE_HINT}`);
   }
   const columnType = facts.userIdColumnType;

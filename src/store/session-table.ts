@@ -38,6 +38,10 @@ export interface SessionTable {
   created_at: Date | string;
   /** The jti of the session's current refresh token (refresh rotation); added by migration 2. */
   refresh_jti: string | null;
+  /** Why the session ended, a `SessionEndReason` code; added by migration 4. */
+  end_reason: string | null;
+  /** When the user last authenticated for the session; added by migration 4 (null: `created_at`). */
+  authenticated_at: Date | string | null;
 }
 
 /**

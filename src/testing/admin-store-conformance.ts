@@ -52,7 +52,9 @@ class Fixture {
       lastIp: '203.0.113.7',
       userAgent: 'Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0',
       detail: null,
+      endReason: null,
       createdAt: at(0),
+      authenticatedAt: at(0),
       refreshJti: null,
       ...fields,
     };
@@ -274,13 +276,13 @@ export function defineSessionAdminStoreConformance(name: string, factory: Sessio
         assert.equal(await f.admin.findById("' or '1'='1"), undefined);
       });
 
-      it('update changes only is_active and detail, and reactivates', async (f) => {
+      it('update changes only is_active (with end_reason) and detail, and reactivates', async (f) => {
         const s = await f.insert(f.user());
         const other = await f.insert(f.user());
         assert.deepStrictEqual(await f.admin.update(s.id, { isActive: false, detail: 'Stolen laptop.' }), refOf(s));
-        assert.deepStrictEqual(await f.admin.findById(s.id), { ...s, isActive: false, detail: 'Stolen laptop.' });
+        assert.deepStrictEqual(await f.admin.findById(s.id), { ...s, isActive: false, detail: 'Stolen laptop.', endReason: 'admin' });
         assert.deepStrictEqual(await f.admin.update(s.id, { isActive: true }), refOf(s));
-        assert.deepStrictEqual(await f.admin.findById(s.id), { ...s, isActive: true, detail: 'Stolen laptop.' });
+        assert.deepStrictEqual(await f.admin.findById(s.id), { ...s, isActive: true, detail: 'Stolen laptop.', endReason: null });
         assert.deepStrictEqual(await f.admin.update(s.id, { detail: null }), refOf(s));
         assert.deepStrictEqual(await f.admin.findById(s.id), s);
         assert.deepStrictEqual(await f.admin.update(s.id, {}), refOf(s));

@@ -62,6 +62,7 @@ function makeEntry(fields: Partial<CachedSession> = {}): { entry: CachedSession;
     lastIp: '203.0.113.7',
     userAgent: FIREFOX,
     createdAt: now,
+    authenticatedAt: now,
     user: { id: 'user-1', username: 'ada', isActive: true, roles: ['staff'] },
     ...fields,
   };

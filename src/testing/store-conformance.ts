@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import type { SessionRecord, SessionRef, UserId } from '../core/session.js';
+import { SESSION_END_REASONS } from '../core/events.js';
+import type { SessionEnd, SessionRecord, SessionRef, UserId } from '../core/session.js';
 import type { SessionStore } from '../core/session-store.js';
 
 /** A store under test, as the factory of {@link defineSessionStoreConformance} returns it. */
@@ -34,6 +35,12 @@ const T0 = Date.UTC(2026, 10, 27, 11, 12, 12, 750);
 const at = (seconds: number): Date => new Date(T0 + Math.round(seconds * 1000));
 const DAY = 86_400;
 const FIREFOX = 'Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0';
+const BY_USER: SessionEnd = { reason: 'revoked_by_user', detail: 'Revoked by the user.' };
+const LOGOUT: SessionEnd = { reason: 'logout', detail: 'Logged out.' };
+const ALL: SessionEnd = { reason: 'revoked_all', detail: 'Revoked with all of the user’s sessions.' };
+// Two ends told apart by both fields, to see which of two racing calls won.
+const FIRST: SessionEnd = { reason: 'logout', detail: 'first' };
+const SECOND: SessionEnd = { reason: 'admin', detail: 'second' };
 
 function sha256(value: string): string {
   return createHash('sha256').update(value).digest('hex');
@@ -70,7 +77,9 @@ class Fixture {
       lastIp: '203.0.113.7',
       userAgent: FIREFOX,
       detail: null,
+      endReason: null,
       createdAt: at(0),
+      authenticatedAt: at(0),
       refreshJti: null,
       ...fields,
     };
@@ -135,6 +144,7 @@ export function defineSessionStoreConformance(name: string, factory: SessionStor
           expireAt: at(DAY + 0.001),
           lastOnline: at(12.345),
           createdAt: at(-0.999),
+          authenticatedAt: at(3.21),
           lastIp: '2001:db8::1',
         });
         assert.deepStrictEqual(await f.store.findByKeyHash(session.keyHash), session);
@@ -150,8 +160,15 @@ export function defineSessionStoreConformance(name: string, factory: SessionStor
         assert.deepStrictEqual(await f.get(session.id), session);
       });
 
+      it('every end reason is kept as written', async (f) => {
+        for (const reason of SESSION_END_REASONS) {
+          const session = await f.insert(f.user(), { isActive: false, detail: `ended: ${reason}`, endReason: reason });
+          assert.deepStrictEqual(await f.get(session.id), session);
+        }
+      });
+
       it('an inactive session with a detail comes back inactive with its detail', async (f) => {
-        const session = await f.insert(f.user(), { isActive: false, detail: 'Revoked by an administrator.' });
+        const session = await f.insert(f.user(), { isActive: false, detail: 'Revoked by an administrator.', endReason: 'admin' });
         assert.deepStrictEqual(await f.get(session.id), session);
       });
 
@@ -212,7 +229,7 @@ export function defineSessionStoreConformance(name: string, factory: SessionStor
         const now = at(DAY);
         const noExpiry = await f.insert(user, { expireAt: null, lastOnline: at(3) });
         const later = await f.insert(user, { expireAt: at(DAY + 0.001), lastOnline: at(2) });
-        await f.insert(user, { isActive: false, detail: 'Logged out.', lastOnline: at(5) });
+        await f.insert(user, { isActive: false, detail: LOGOUT.detail, endReason: LOGOUT.reason, lastOnline: at(5) });
         await f.insert(user, { expireAt: at(DAY - 1), lastOnline: at(6) });
         await f.insert(user, { expireAt: now, lastOnline: at(7) }); // expired at exactly `now`
         await f.insert(f.user(), { expireAt: null, lastOnline: at(8) });
@@ -331,16 +348,16 @@ export function defineSessionStoreConformance(name: string, factory: SessionStor
         const a = await f.insert(user);
         const b = await f.insert(user);
         const untouched = await f.insert(user);
-        const refs = await f.store.deactivate([a.id, b.id], 'Revoked by the user.');
+        const refs = await f.store.deactivate([a.id, b.id], BY_USER);
         assertSameRefs(refs, [a, b]);
-        assert.deepStrictEqual(await f.get(a.id), { ...a, isActive: false, detail: 'Revoked by the user.' });
-        assert.deepStrictEqual(await f.get(b.id), { ...b, isActive: false, detail: 'Revoked by the user.' });
+        assert.deepStrictEqual(await f.get(a.id), { ...a, isActive: false, detail: BY_USER.detail, endReason: BY_USER.reason });
+        assert.deepStrictEqual(await f.get(b.id), { ...b, isActive: false, detail: BY_USER.detail, endReason: BY_USER.reason });
         assert.deepStrictEqual(await f.get(untouched.id), untouched);
       });
 
       it('skips sessions already inactive and keeps their detail', async (f) => {
-        const ended = await f.insert(f.user(), { isActive: false, detail: 'Logged out.' });
-        assert.deepStrictEqual(await f.store.deactivate([ended.id], 'Revoked by the user.'), []);
+        const ended = await f.insert(f.user(), { isActive: false, detail: LOGOUT.detail, endReason: LOGOUT.reason });
+        assert.deepStrictEqual(await f.store.deactivate([ended.id], BY_USER), []);
         assert.deepStrictEqual(await f.get(ended.id), ended);
       });
 
@@ -348,7 +365,7 @@ export function defineSessionStoreConformance(name: string, factory: SessionStor
         const owner = f.user();
         const mine = await f.insert(owner);
         const theirs = await f.insert(f.user());
-        const refs = await f.store.deactivate([mine.id, theirs.id], 'Revoked by the user.', { userId: owner });
+        const refs = await f.store.deactivate([mine.id, theirs.id], BY_USER, { userId: owner });
         assertSameRefs(refs, [mine]);
         assert.equal((await f.get(mine.id)).isActive, false);
         assert.deepStrictEqual(await f.get(theirs.id), theirs);
@@ -356,13 +373,13 @@ export function defineSessionStoreConformance(name: string, factory: SessionStor
 
       it('ignores unknown, malformed and repeated ids', async (f) => {
         const session = await f.insert(f.user());
-        const refs = await f.store.deactivate([session.id, randomUUID(), 'not-a-uuid', '', session.id], 'Logged out.');
+        const refs = await f.store.deactivate([session.id, randomUUID(), 'not-a-uuid', '', session.id], LOGOUT);
         assertSameRefs(refs, [session]);
       });
 
       it('changes nothing for an empty list', async (f) => {
         const session = await f.insert(f.user());
-        assert.deepStrictEqual(await f.store.deactivate([], 'Logged out.'), []);
+        assert.deepStrictEqual(await f.store.deactivate([], LOGOUT), []);
         assert.deepStrictEqual(await f.get(session.id), session);
       });
 
@@ -371,12 +388,12 @@ export function defineSessionStoreConformance(name: string, factory: SessionStor
         for (let round = 0; round < 5; round++) {
           const session = await f.insert(user);
           const [first, second] = await Promise.all([
-            f.store.deactivate([session.id], 'first'),
-            f.store.deactivate([session.id], 'second', { userId: user }),
+            f.store.deactivate([session.id], FIRST),
+            f.store.deactivate([session.id], SECOND, { userId: user }),
           ]);
           assert.equal(first.length + second.length, 1, `round ${round}: reported ${first.length + second.length} times`);
-          const winner = first.length === 1 ? 'first' : 'second';
-          assert.deepStrictEqual(await f.get(session.id), { ...session, isActive: false, detail: winner });
+          const winner = first.length === 1 ? FIRST : SECOND;
+          assert.deepStrictEqual(await f.get(session.id), { ...session, isActive: false, detail: winner.detail, endReason: winner.reason });
         }
       });
 
@@ -387,9 +404,9 @@ export function defineSessionStoreConformance(name: string, factory: SessionStor
         const [some, all] = await Promise.all([
           f.store.deactivate(
             sessions.slice(0, 3).map((s) => s.id),
-            'Revoked by the user.',
+            BY_USER,
           ),
-          f.store.deactivateAllForUser(user, 'Revoked with all of the user’s sessions.'),
+          f.store.deactivateAllForUser(user, ALL),
         ]);
         assertSameRefs([...some, ...all], sessions);
       });
@@ -400,11 +417,11 @@ export function defineSessionStoreConformance(name: string, factory: SessionStor
         const user = f.user();
         const a = await f.insert(user);
         const expired = await f.insert(user, { expireAt: at(-1) });
-        const ended = await f.insert(user, { isActive: false, detail: 'Logged out.' });
+        const ended = await f.insert(user, { isActive: false, detail: LOGOUT.detail, endReason: LOGOUT.reason });
         const other = await f.insert(f.user());
-        const refs = await f.store.deactivateAllForUser(user, 'Revoked with all of the user’s sessions.');
+        const refs = await f.store.deactivateAllForUser(user, ALL);
         assertSameRefs(refs, [a, expired]);
-        assert.deepStrictEqual(await f.get(a.id), { ...a, isActive: false, detail: 'Revoked with all of the user’s sessions.' });
+        assert.deepStrictEqual(await f.get(a.id), { ...a, isActive: false, detail: ALL.detail, endReason: ALL.reason });
         assert.deepStrictEqual(await f.get(ended.id), ended);
         assert.deepStrictEqual(await f.get(other.id), other);
       });
@@ -413,7 +430,7 @@ export function defineSessionStoreConformance(name: string, factory: SessionStor
         const user = f.user();
         const current = await f.insert(user);
         const a = await f.insert(user);
-        const refs = await f.store.deactivateAllForUser(user, 'Revoked.', { exceptId: current.id });
+        const refs = await f.store.deactivateAllForUser(user, ALL, { exceptId: current.id });
         assertSameRefs(refs, [a]);
         assert.deepStrictEqual(await f.get(current.id), current);
       });
@@ -422,15 +439,15 @@ export function defineSessionStoreConformance(name: string, factory: SessionStor
         const user = f.user();
         const a = await f.insert(user);
         const foreign = await f.insert(f.user());
-        assertSameRefs(await f.store.deactivateAllForUser(user, 'Revoked.', { exceptId: 'not-a-uuid' }), [a]);
+        assertSameRefs(await f.store.deactivateAllForUser(user, ALL, { exceptId: 'not-a-uuid' }), [a]);
         const b = await f.insert(user);
-        assertSameRefs(await f.store.deactivateAllForUser(user, 'Revoked.', { exceptId: foreign.id }), [b]);
+        assertSameRefs(await f.store.deactivateAllForUser(user, ALL, { exceptId: foreign.id }), [b]);
         assert.deepStrictEqual(await f.get(foreign.id), foreign);
       });
 
       it('returns nothing for a user without active sessions', async (f) => {
         await f.insert(f.user());
-        assert.deepStrictEqual(await f.store.deactivateAllForUser(f.user(), 'Revoked.'), []);
+        assert.deepStrictEqual(await f.store.deactivateAllForUser(f.user(), ALL), []);
       });
     });
 
@@ -439,7 +456,7 @@ export function defineSessionStoreConformance(name: string, factory: SessionStor
         const user = f.user();
         const a = await f.insert(user, { expireAt: null });
         const expired = await f.insert(user, { expireAt: at(-DAY) });
-        await f.insert(user, { isActive: false, detail: 'Logged out.' });
+        await f.insert(user, { isActive: false, detail: LOGOUT.detail, endReason: LOGOUT.reason });
         await f.insert(f.user());
         assertSameRefs(await f.store.refsForUser(user), [a, expired]);
         assert.deepStrictEqual(await f.store.refsForUser(f.user()), []);
@@ -509,7 +526,12 @@ export function defineSessionStoreConformance(name: string, factory: SessionStor
         const endedAndExpired = await f.insert(user, { expireAt: at(1), isActive: false, detail: 'Logged out.' });
         const future = await f.insert(user, { expireAt: at(DAY + 0.001) });
         const never = await f.insert(user, { expireAt: null });
-        const endedNotExpired = await f.insert(user, { isActive: false, detail: 'Logged out.', lastOnline: at(-DAY) });
+        const endedNotExpired = await f.insert(user, {
+          isActive: false,
+          detail: LOGOUT.detail,
+          endReason: LOGOUT.reason,
+          lastOnline: at(-DAY),
+        });
         const refs = await f.store.deleteExpired({ before, limit: 100 });
         assertSameRefs(refs, [past, exactly, endedAndExpired]);
         for (const gone of [past, exactly, endedAndExpired]) {
@@ -538,9 +560,25 @@ export function defineSessionStoreConformance(name: string, factory: SessionStor
         const user = f.user();
         const before = at(DAY);
         const inactiveBefore = at(-DAY);
-        const oldEnded = await f.insert(user, { isActive: false, detail: 'Logged out.', lastOnline: at(-2 * DAY), expireAt: null });
-        const endedAtCutoff = await f.insert(user, { isActive: false, detail: 'Logged out.', lastOnline: inactiveBefore });
-        const recentEnded = await f.insert(user, { isActive: false, detail: 'Logged out.', lastOnline: at(-DAY + 0.001) });
+        const oldEnded = await f.insert(user, {
+          isActive: false,
+          detail: LOGOUT.detail,
+          endReason: LOGOUT.reason,
+          lastOnline: at(-2 * DAY),
+          expireAt: null,
+        });
+        const endedAtCutoff = await f.insert(user, {
+          isActive: false,
+          detail: LOGOUT.detail,
+          endReason: LOGOUT.reason,
+          lastOnline: inactiveBefore,
+        });
+        const recentEnded = await f.insert(user, {
+          isActive: false,
+          detail: LOGOUT.detail,
+          endReason: LOGOUT.reason,
+          lastOnline: at(-DAY + 0.001),
+        });
         const oldActive = await f.insert(user, { lastOnline: at(-30 * DAY), expireAt: null });
         const oldActiveExpiring = await f.insert(user, { lastOnline: at(-30 * DAY), expireAt: at(2 * DAY) });
         const refs = await f.store.deleteExpired({ before, inactiveBefore, limit: 100 });

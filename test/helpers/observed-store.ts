@@ -2,7 +2,7 @@
 // and lets a test watch or pace it: it records the touches the core writes, and it can hold a
 // lookup after the real read returned, to put a revocation exactly between a cache miss's read
 // and its fill. Nothing is simulated: every row comes from the database.
-import type { SessionRecord, SessionRef, UserId } from '../../src/core/session.js';
+import type { SessionEnd, SessionRecord, SessionRef, UserId } from '../../src/core/session.js';
 import type { SessionStore } from '../../src/core/session-store.js';
 
 /** A lookup held after its real read: the row it read, and the way to let it go on. */
@@ -73,12 +73,12 @@ export class ObservedStore implements SessionStore {
     return this.inner.updateLastIp(id, lastIp);
   }
 
-  deactivate(ids: readonly string[], detail: string, options?: { readonly userId?: UserId }): Promise<SessionRef[]> {
-    return this.inner.deactivate(ids, detail, options);
+  deactivate(ids: readonly string[], end: SessionEnd, options?: { readonly userId?: UserId }): Promise<SessionRef[]> {
+    return this.inner.deactivate(ids, end, options);
   }
 
-  deactivateAllForUser(userId: UserId, detail: string, options?: { readonly exceptId?: string }): Promise<SessionRef[]> {
-    return this.inner.deactivateAllForUser(userId, detail, options);
+  deactivateAllForUser(userId: UserId, end: SessionEnd, options?: { readonly exceptId?: string }): Promise<SessionRef[]> {
+    return this.inner.deactivateAllForUser(userId, end, options);
   }
 
   refsForUser(userId: UserId): Promise<SessionRef[]> {

@@ -37,6 +37,7 @@ function entry(): CachedSession {
     lastIp: '203.0.113.7',
     userAgent: 'curl/8.5.0',
     createdAt: Date.now(),
+    authenticatedAt: Date.now(),
     user: { id: 'u-1' },
   };
 }

@@ -36,6 +36,7 @@ function entry(fields: Partial<CachedSession> = {}): CachedSession {
     lastIp: '203.0.113.7',
     userAgent: 'curl/8.5.0',
     createdAt: Date.now(),
+    authenticatedAt: Date.now(),
     user: { id: 42, isActive: true },
     ...fields,
   };

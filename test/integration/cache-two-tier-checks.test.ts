@@ -136,7 +136,7 @@ describe('checks on hits of the two-tier cache', () => {
     expect(await b.manager.authenticate(s.tokenHeader, FACTS)).toMatchObject({ ok: false, error: { code: 'ERR_SESSION_IDLE' } });
   });
 
-  test('user agent: B suspends from a stale copy, writing only is_active and detail; A refuses too', async () => {
+  test('user agent: B suspends from a stale copy, writing only is_active, detail and end_reason; A refuses too', async () => {
     const { a, b, clock } = cluster;
     const s = await warmSession();
     // A records a new address and a later last_online; B's copy knows neither.
@@ -152,7 +152,12 @@ describe('checks on hits of the two-tier cache', () => {
     expect(outcome).toMatchObject({ ok: false, error: { code: 'ERR_USER_AGENT_CHANGED', message: 'User session is suspended.' } });
     await b.manager.flush();
     await a.manager.flush();
-    expect(await row(s.sessionId)).toEqual({ ...before, is_active: false, detail: 'User suspended; because user agent changed!' });
+    expect(await row(s.sessionId)).toEqual({
+      ...before,
+      is_active: false,
+      detail: 'User suspended; because user agent changed!',
+      end_reason: 'user_agent_changed',
+    });
 
     expect(await until(() => a.cache.local.byId(s.sessionId) === undefined, 2000)).toBe(true);
     for (const instance of [a, b]) {

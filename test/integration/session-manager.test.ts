@@ -129,6 +129,30 @@ describe.each(DIALECTS)('SessionManager on %s', (dialect) => {
     expect((await manager.listSessions(userId)).length).toBe(2);
   });
 
+  test('sessionLimitAction refuse: a login at the cap fails with ERR_SESSION_LIMIT and ends nothing', async () => {
+    const { manager, userId } = make({ maxSessionsPerUser: 2, sessionLimitAction: 'refuse' });
+    const s1 = await manager.createSession({ userId, ...facts });
+    const s2 = await manager.createSession({ userId, ...facts });
+    await expect(manager.createSession({ userId, ...facts })).rejects.toMatchObject({ code: 'ERR_SESSION_LIMIT' });
+    for (const s of [s1, s2]) expect((await outcome(manager.authenticate(`Token ${s.token}`, facts))).ok).toBe(true);
+    expect((await manager.listSessions(userId)).map((s) => s.id).sort()).toEqual([s1.session.id, s2.session.id].sort());
+    // Signing out somewhere makes room.
+    await manager.revokeSession(s1.session.id);
+    expect((await manager.createSession({ userId, ...facts })).session.userId).toBe(userId);
+  });
+
+  test('sessionLimitAction refuse: concurrent logins never leave more than the cap', async () => {
+    const { manager, userId } = make({ maxSessionsPerUser: 3, sessionLimitAction: 'refuse' });
+    const results = await Promise.allSettled(Array.from({ length: 12 }, () => manager.createSession({ userId, ...facts })));
+    const won = results.filter((r) => r.status === 'fulfilled');
+    const refused = results.filter((r) => r.status === 'rejected');
+    expect(refused.every((r) => (r.reason as { code?: string }).code === 'ERR_SESSION_LIMIT')).toBe(true);
+    const active = await manager.listSessions(userId);
+    expect(active.length).toBeLessThanOrEqual(3);
+    // Every login that was answered with a session holds one of the active ones.
+    expect(won.map((r) => r.value.session.id).sort()).toEqual(active.map((s) => s.id).sort());
+  });
+
   test('revokeAllForUser: except the current session; warm caches refuse the rest at once', async () => {
     const { manager, userId } = make();
     const keep = await manager.createSession({ userId, ...facts });

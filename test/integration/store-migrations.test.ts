@@ -19,7 +19,7 @@ import { DIALECTS, TEST_DATABASE_URLS, uniqueTableName } from '../helpers/databa
 const run = promisify(execFile);
 
 /** Every migration, in order: what a fresh table gets. */
-const ALL_MIGRATIONS = ['create_session_table', 'add_refresh_jti', 'add_admin_indexes'];
+const ALL_MIGRATIONS = ['create_session_table', 'add_refresh_jti', 'add_admin_indexes', 'add_end_reason_and_authenticated_at'];
 
 function session(userId: string | number): SessionRecord {
   const now = new Date('2026-11-27T11:12:12.750Z');
@@ -34,7 +34,9 @@ function session(userId: string | number): SessionRecord {
     lastIp: '127.0.0.1',
     userAgent: 'test',
     detail: null,
+    endReason: null,
     createdAt: now,
+    authenticatedAt: now,
     refreshJti: null,
   };
 }
@@ -208,7 +210,11 @@ describe.each(DIALECTS)('migrateSessionStore on %s', (dialect) => {
         ${dialect === 'sqlite' ? columns.lastOnline.toISOString() : columns.lastOnline}, ${columns.lastIp}, ${columns.userAgent}, null,
         ${dialect === 'sqlite' ? columns.createdAt.toISOString() : columns.createdAt})`.execute(connection.db);
     // add_admin_indexes runs again too: its indexes exist, and it skips them.
-    expect((await migrateSessionStore(connection.db, { dialect, tableName })).applied).toEqual(['add_refresh_jti', 'add_admin_indexes']);
+    expect((await migrateSessionStore(connection.db, { dialect, tableName })).applied).toEqual([
+      'add_refresh_jti',
+      'add_admin_indexes',
+      'add_end_reason_and_authenticated_at',
+    ]);
     const store = new KyselySessionStore({ db: connection.db, dialect, tableName });
     expect(await store.findById(old.id)).toEqual(old);
     const jti = 'f'.repeat(64);
@@ -216,6 +222,34 @@ describe.each(DIALECTS)('migrateSessionStore on %s', (dialect) => {
     await store.insert(rotated);
     expect(await store.findById(rotated.id)).toEqual(rotated);
     expect(await store.rotateRefreshJti(rotated.id, jti, 'e'.repeat(64))).toBe(true);
+  });
+
+  test('add_end_reason_and_authenticated_at: ended rows get the code their detail stands for; authenticated_at is created_at', async () => {
+    const tableName = table();
+    await migrateSessionStore(connection.db, { dialect, tableName });
+    // Take the table back to where migration 3 left it, with rows as that version wrote them.
+    await sql`alter table ${sql.table(tableName)} drop column end_reason`.execute(connection.db);
+    await sql`alter table ${sql.table(tableName)} drop column authenticated_at`.execute(connection.db);
+    await sql`delete from ${sql.table(MIGRATIONS_TABLE_NAME)} where table_name = ${tableName} and version >= 4`.execute(connection.db);
+    const rows = [
+      { ...session('alice'), isActive: false, detail: 'Logged out: refresh token blacklisted.' },
+      { ...session('alice'), isActive: false, detail: 'User suspended; because user agent changed!' },
+      { ...session('alice'), isActive: false, detail: 'Lost phone, see ticket 4711.' },
+      { ...session('alice'), isActive: true, detail: null },
+    ];
+    for (const row of rows) {
+      const time = (d: Date) => (dialect === 'sqlite' ? d.toISOString() : d);
+      await sql`insert into ${sql.table(tableName)} (id, user_id, key_hash, key_prefix, expire_at, is_active, last_online, last_ip, user_agent, detail, created_at)
+        values (${row.id}, ${row.userId}, ${row.keyHash}, ${row.keyPrefix}, null, ${dialect === 'sqlite' ? Number(row.isActive) : row.isActive},
+          ${time(row.lastOnline)}, ${row.lastIp}, ${row.userAgent}, ${row.detail}, ${time(row.createdAt)})`.execute(connection.db);
+    }
+    expect((await migrateSessionStore(connection.db, { dialect, tableName })).applied).toEqual(['add_end_reason_and_authenticated_at']);
+    const store = new KyselySessionStore({ db: connection.db, dialect, tableName });
+    const read = await Promise.all(rows.map((row) => store.findById(row.id)));
+    expect(read.map((row) => row?.endReason)).toEqual(['blacklisted', 'user_agent_changed', null, null]);
+    expect(read.map((row) => row?.authenticatedAt.getTime())).toEqual(rows.map((row) => row.createdAt.getTime()));
+    // Running it again changes nothing.
+    expect((await migrateSessionStore(connection.db, { dialect, tableName })).applied).toEqual([]);
   });
 
   test('integer user ids: a 64-bit integer column, ids returned as numbers', async () => {
@@ -239,7 +273,7 @@ describe.each(DIALECTS)('migrateSessionStore on %s', (dialect) => {
     await expect(store.insert(session('alice'))).rejects.toThrow(TypeError);
     expect(await store.listActive('alice', new Date(0))).toEqual([]);
     expect(await store.refsForUser(1.5)).toEqual([]);
-    expect(await store.deactivateAllForUser('x', 'Revoked.')).toEqual([]);
+    expect(await store.deactivateAllForUser('x', { reason: 'revoked_all', detail: 'Revoked.' })).toEqual([]);
   });
 
   test('string user ids: a text column (varchar(191) on MySQL)', async () => {

@@ -15,6 +15,7 @@ function entry(fields: Partial<CachedSession> = {}): CachedSession {
     lastIp: '203.0.113.7',
     userAgent: 'curl/8.5.0',
     createdAt: 1_000,
+    authenticatedAt: 1_000,
     user: { id: 7, isActive: true },
     ...fields,
   };

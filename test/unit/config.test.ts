@@ -19,6 +19,7 @@ describe('resolveConfig', () => {
       schemes: ['token'],
       trustProxy: false,
       maxSessionsPerUser: null,
+      sessionLimitAction: 'end-least-recent',
       genericErrors: false,
       touchFlushIntervalMs: 1000,
     });
@@ -35,6 +36,7 @@ describe('resolveConfig', () => {
     ['tokenKeyword', 'To ken'],
     ['trustProxy', 'yes'],
     ['maxSessionsPerUser', 0],
+    ['sessionLimitAction', 'reject'],
     ['genericErrors', 'true'],
     ['loadUser', 'fn'],
     ['bearerKeyword', 'token'],

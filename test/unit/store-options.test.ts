@@ -62,7 +62,7 @@ describe('KyselySessionStore options', () => {
   test('malformed ids are unknown without touching the database', async () => {
     const store = new KyselySessionStore({ db, dialect: 'postgres' });
     expect(await store.findById('not-a-uuid')).toBeUndefined();
-    expect(await store.deactivate(['not-a-uuid', ''], 'Revoked.')).toEqual([]);
+    expect(await store.deactivate(['not-a-uuid', ''], { reason: 'logout', detail: 'Logged out.' })).toEqual([]);
     await store.updateLastIp('not-a-uuid', '127.0.0.1');
     await store.touch([{ id: 'not-a-uuid', lastOnline: new Date() }]);
   });

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { decodeBool, decodeTime, normalizeUuid, RowCodec } from '../../src/store/row-codec.js';
+import { decodeBool, decodeEndReason, decodeTime, normalizeUuid, RowCodec } from '../../src/store/row-codec.js';
 
 describe('normalizeUuid', () => {
   test('lowercases a hyphenated UUID', () => {
@@ -115,7 +115,9 @@ describe('RowCodec', () => {
       last_ip: '',
       user_agent: '',
       detail: 'Logged out.',
+      end_reason: 'logout',
       created_at: at,
+      authenticated_at: null,
       refresh_jti: '0123456789abcdef0123456789abcdef',
     });
     expect(record).toEqual({
@@ -129,9 +131,18 @@ describe('RowCodec', () => {
       lastIp: '',
       userAgent: '',
       detail: 'Logged out.',
+      endReason: 'logout',
       createdAt: at,
+      // A row migrated from before authenticated_at existed: its login was the last authentication.
+      authenticatedAt: at,
       refreshJti: '0123456789abcdef0123456789abcdef',
     });
+  });
+
+  test('an end reason this version does not know reads as null', () => {
+    expect(decodeEndReason('logout')).toBe('logout');
+    expect(decodeEndReason('written_by_a_newer_version')).toBeNull();
+    expect(decodeEndReason(null)).toBeNull();
   });
 
   test('decodes PostgreSQL bigint user ids (strings) as numbers, and refuses unsafe ones', () => {
