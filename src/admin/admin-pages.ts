@@ -7,6 +7,7 @@ import { decodeAdminCursor, encodeAdminCursor } from './admin-cursor.js';
 import type { AdminService } from './admin-service.js';
 import { type AdminListState, renderAdminDetail, renderAdminList, renderDashboard, renderDeleteConfirm } from './admin-views.js';
 import type { ChartItem } from './charts.js';
+import { fieldProblem } from './page-input.js';
 import type { LayoutContext } from './page-layout.js';
 import type { PageRequest, PageResponse } from './page-request.js';
 import { htmlPage, readForm, redirect, sessionIdParam } from './page-responses.js';
@@ -22,6 +23,7 @@ export interface AdminRequestContext {
 const STATUSES: readonly AdminStatusFilter[] = ['all', 'active', 'inactive', 'expired'];
 const SORTS: readonly AdminSortKey[] = ['created_at', 'last_online', 'expire_at'];
 const IP_PREFIX = /^[0-9a-fA-F:.]{1,45}$/;
+const LIST_PARAMS = ['status', 'user', 'ip', 'sort', 'order', 'cursor'] as const;
 const MAX_IDS = 1000;
 const MAX_DETAIL = 1000;
 const EDITABLE = new Set(['is_active', 'detail']);
@@ -78,6 +80,12 @@ export class AdminPages {
 
   async #list(req: PageRequest, context: AdminRequestContext): Promise<PageResponse> {
     const q = req.query;
+    // Each of these reaches a query (or a link): a value no database can store is a 400 naming it.
+    for (const name of LIST_PARAMS) {
+      const value = q.get(name);
+      const problem = value === null ? undefined : fieldProblem(name, value);
+      if (problem !== undefined) return htmlPage(400, renderMessage(context.layout, 'Bad request', problem));
+    }
     const state: AdminListState = {
       status: oneOf(q.get('status'), STATUSES, 'all'),
       user: (q.get('user') ?? '').trim().slice(0, 191),
@@ -160,11 +168,11 @@ export class AdminPages {
       return refuse(`These fields cannot be changed: ${foreign.slice(0, 5).join(', ').slice(0, 200)}. Only the status and the detail can.`);
     }
     const active = form.get('is_active');
-    if (active !== 'true' && active !== 'false') return refuse('Choose a status: active or inactive.');
+    if (active !== 'true' && active !== 'false') return refuse('Status: choose active or inactive.');
     const detail = (form.get('detail') ?? '').replace(/\r\n/g, '\n').trim();
-    if (detail.length > MAX_DETAIL) return refuse(`The detail may have at most ${MAX_DETAIL} characters.`);
-    // PostgreSQL cannot store NUL in text: refused here, not as a driver error.
-    if (detail.includes('\u0000')) return refuse('The detail may not contain null characters.');
+    // PostgreSQL cannot store NUL in text: refused here, never as a driver error.
+    const problem = fieldProblem('detail', detail, MAX_DETAIL);
+    if (problem !== undefined) return refuse(problem);
     await this.#service.edit(session.id, { isActive: active === 'true', detail: detail === '' ? null : detail }, context.actor);
     return redirect(`${this.#root}/sessions/${session.id}?done=saved`);
   }
@@ -181,7 +189,8 @@ export class AdminPages {
     const action = form.get('action');
     if (action === 'deactivate-user') {
       const user = (form.get('user') ?? '').trim();
-      if (user === '' || user.length > 191) return htmlPage(400, renderMessage(context.layout, 'Bad request', 'Name a user id.'));
+      const problem = user === '' ? 'User id: name a user id.' : fieldProblem('user', user);
+      if (problem !== undefined) return htmlPage(400, renderMessage(context.layout, 'Bad request', problem));
       const n = await this.#service.deactivateUser(user, context.actor);
       return back(`done=deactivated&n=${n}`);
     }
@@ -208,7 +217,8 @@ export class AdminPages {
   /** `return_to` when it is a page of the admin list, else the list itself. */
   #safeReturn(value: string | null): string {
     if (value === null || value.length > 2000) return this.#root;
-    if (value === this.#root || (value.startsWith(`${this.#root}?`) && !/[\s\\#]/.test(value))) return value;
+    // Printable ASCII only: it becomes a Location header, which takes nothing else.
+    if (value === this.#root || (value.startsWith(`${this.#root}?`) && !/[^\x21-\x7e]|[\\#]/.test(value))) return value;
     return this.#root;
   }
 

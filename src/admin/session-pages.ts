@@ -11,6 +11,7 @@ import { AdminPages } from './admin-pages.js';
 import { type AdminAuditEvent, AdminService } from './admin-service.js';
 import { clearedSessionCookie, hasCookie, readCookie, sessionCookie, validateCookieName } from './cookies.js';
 import { renderDevices } from './devices-view.js';
+import { apiErrorMessage, paramsProblem } from './page-input.js';
 import type { LayoutContext, PagePaths, Viewer } from './page-layout.js';
 import type { PageRequest, PageResponse } from './page-request.js';
 import { htmlPage, readForm, redirect, sessionIdParam } from './page-responses.js';
@@ -181,6 +182,10 @@ export class SessionPages<TUser = unknown> {
     if (needsSameOrigin && !isSameOriginRequest(req, requestOrigin(req, this.#trust))) {
       return htmlPage(403, renderMessage(context, 'Forbidden', 'This form was sent from another site, so it was refused.'));
     }
+    // No value a database cannot store, or longer than its column, goes past this point (the
+    // sign-in form checks its own fields, in #login).
+    const problem = paramsProblem(req.query) ?? (post && path !== this.paths.login ? paramsProblem(readForm(req)) : undefined);
+    if (problem !== undefined) return htmlPage(400, renderMessage(context, 'Bad request', problem));
 
     if (path === this.paths.login) {
       if (get) {
@@ -278,8 +283,12 @@ export class SessionPages<TUser = unknown> {
     const form = readForm(req);
     const next = this.#safeNext(form?.get('next') ?? null);
     const username = form?.get('username') ?? '';
-    const again = (status: number, error: string) => htmlPage(status, renderLogin(context, { next, username, error }));
+    const again = (status: number, error: string, extra: Readonly<Record<string, string>> = {}) =>
+      htmlPage(status, renderLogin(context, { next, username, error }), extra);
     if (form === undefined) return again(400, 'Send the form as application/x-www-form-urlencoded.');
+    // The username and password are the API's to check (its messages are shown below).
+    const problem = paramsProblem(form, ['username', 'password']);
+    if (problem !== undefined) return again(400, problem);
     // The API's own login: the same verifyCredentials, field rules, errors and session creation.
     const pending = this.#api.handle({
       method: 'POST',
@@ -293,10 +302,18 @@ export class SessionPages<TUser = unknown> {
       body: JSON.stringify({ username, password: form.get('password') ?? '' }),
     });
     const response = pending === undefined ? undefined : await pending;
-    if (response === undefined || response.status === 503 || response.status >= 500) {
+    if (response === undefined || response.status === 503) {
       return htmlPage(503, renderMessage(context, 'Service unavailable', messages.storeUnavailable));
     }
-    if (response.status === 400) return again(400, 'Enter your username and password.');
+    // The application's own failure (verifyCredentials threw) is not an outage of the service.
+    if (response.status >= 500) return htmlPage(response.status, renderMessage(context, 'Server error', 'A server error occurred.'));
+    if (response.status === 429) {
+      // The throttle's wait, as the API gives it to any client.
+      const wait = response.headers['retry-after'] ?? '1';
+      const unit = wait === '1' ? 'second' : 'seconds';
+      return again(429, `Too many failed sign-in attempts. Try again in ${wait} ${unit}.`, { 'retry-after': wait });
+    }
+    if (response.status === 400) return again(400, apiErrorMessage(response.body) ?? 'Enter your username and password.');
     if (response.status !== 200) return again(401, 'No active account found with the given credentials.');
     const body = JSON.parse(response.body ?? '{}') as { token: string; expire_at: string | null };
     const now = this.#manager.now();
@@ -308,7 +325,8 @@ export class SessionPages<TUser = unknown> {
 
   /** `next` when it is one of the pages (an open redirect is never possible), else the devices page. */
   #safeNext(value: string | null): string {
-    if (value === null || value.length > 2000 || /[\s\\#]/.test(value)) return this.paths.devices;
+    // Printable ASCII only: it becomes a Location header, which takes nothing else.
+    if (value === null || value.length > 2000 || /[^\x21-\x7e]|[\\#]/.test(value)) return this.paths.devices;
     const path = value.split('?', 1)[0] as string;
     if (!value.startsWith('/') || value.startsWith('//')) return this.paths.devices;
     const ok = [this.paths.devices, this.paths.admin].some((root) => root !== undefined && (path === root || path.startsWith(`${root}/`)));

@@ -6,3 +6,4 @@ export type { SessionApiOptions } from './session-api.js';
 export { MAX_BODY_BYTES, SessionApi } from './session-api.js';
 export type { SessionListItem } from './session-serializer.js';
 export { serializeSession } from './session-serializer.js';
+export { MAX_USER_AGENT_LENGTH } from './user-agent-header.js';

@@ -1,3 +1,4 @@
+import { unstorableReason } from '../lib/storable-text.js';
 import type { ApiResponse } from './api-types.js';
 import { json } from './error-responses.js';
 
@@ -87,8 +88,9 @@ export function charFields(
     if (rule.trim) value = value.trim();
     // DRF's CharField refuses NUL (PostgreSQL cannot store it in text, and a driver error here
     // would read as an outage); a lone surrogate has no UTF-8 form at all.
-    if (value.includes('\u0000')) errors[rule.name] = ['Null characters are not allowed.'];
-    else if (LONE_SURROGATE.test(value)) errors[rule.name] = ['Not a valid string.'];
+    const unstorable = unstorableReason(value);
+    if (unstorable === 'nul') errors[rule.name] = ['Null characters are not allowed.'];
+    else if (unstorable === 'lone_surrogate') errors[rule.name] = ['Not a valid string.'];
     else if (value.length === 0) errors[rule.name] = ['This field may not be blank.'];
     else if (value.length > rule.maxLength) errors[rule.name] = [`Ensure this field has no more than ${rule.maxLength} characters.`];
     else values[rule.name] = value;
@@ -96,6 +98,3 @@ export function charFields(
   if (Object.keys(errors).length > 0) return { ok: false, response: json(400, errors) };
   return { ok: true, values };
 }
-
-/** With the `u` flag a surrogate pair is one code point, so only a lone surrogate matches. */
-const LONE_SURROGATE = /\p{Cs}/u;

@@ -8,6 +8,7 @@ import type { ApiRequest, ApiResponse } from './api-types.js';
 import { badRequest, errorResponse, json } from './error-responses.js';
 import { charFields, readBody } from './request-body.js';
 import { serializeSession } from './session-serializer.js';
+import { storedUserAgent, userAgentProblem } from './user-agent-header.js';
 
 /** Options of {@link SessionApi}. */
 export interface SessionApiOptions<TUser> {
@@ -114,9 +115,13 @@ export class SessionApi<TUser = unknown> {
     ]);
   }
 
-  /** The client IP and User-Agent of a request, honouring `trustProxy`. */
+  /**
+   * The client IP and User-Agent of a request, honouring `trustProxy`. The User-Agent is cut to
+   * `MAX_USER_AGENT_LENGTH` (at a code-point boundary), here for sign-in and every later
+   * check alike.
+   */
   facts(req: Pick<ApiRequest, 'remoteAddress' | 'forwardedFor' | 'userAgent'>): RequestFacts {
-    return { ip: clientIp(req.remoteAddress, req.forwardedFor, this.#trust), userAgent: req.userAgent ?? '' };
+    return { ip: clientIp(req.remoteAddress, req.forwardedFor, this.#trust), userAgent: storedUserAgent(req.userAgent) };
   }
 
   /**
@@ -151,6 +156,8 @@ export class SessionApi<TUser = unknown> {
   handle(req: ApiRequest): MaybePromise<ApiResponse> | undefined {
     const route = this.#routes.get(trimSlash(req.path));
     if (route === undefined) return undefined;
+    const badHeader = userAgentProblem(req.userAgent);
+    if (badHeader !== undefined) return badHeader;
     const handler = route.methods[req.method];
     if (!route.authenticated)
       return handler === undefined ? this.#notAllowed(req.method, route) : this.#guard(() => handler(req, undefined));
