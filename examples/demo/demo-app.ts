@@ -5,7 +5,7 @@ import { dirname } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import { MemorySessionCache, type SessionCache, SessionManager } from 'nilva-session';
-import { SessionPages } from 'nilva-session/admin';
+import { pageSecurityHeaders, SessionPages } from 'nilva-session/admin';
 import { nilvaFastifyPages } from 'nilva-session/admin/fastify';
 import { nilvaFastify, nilvaFastifyRoutes } from 'nilva-session/fastify';
 import { SessionApi } from 'nilva-session/http';
@@ -89,7 +89,8 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
   });
   // Known once the server listens: PORT=0 binds a port of the system's choosing.
   let url = '';
-  app.get('/', async (_request, reply) => reply.type('text/html; charset=utf-8').send(renderHome({ url })));
+  // The pages' own security headers (strict CSP, no framing, …), not a copy of them.
+  app.get('/', async (_request, reply) => reply.headers(pageSecurityHeaders()).type('text/html; charset=utf-8').send(renderHome({ url })));
 
   // Expired sessions are deleted hourly, in batches.
   const purge = setInterval(() => {

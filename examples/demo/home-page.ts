@@ -1,6 +1,10 @@
-import { html } from 'nilva-session/admin';
+import { html, PAGE_CSS, trustedHtml } from 'nilva-session/admin';
 
-/** The demo's front page: what is running and how to talk to it. */
+/**
+ * The demo's front page: what is running and how to talk to it. It is sent with the pages' own
+ * security headers (`pageSecurityHeaders()`), so its only style is theirs, `PAGE_CSS`, which
+ * their Content-Security-Policy allows by hash.
+ */
 export function renderHome(view: {
   /** Where this process listens, as a client reaches it: `http://127.0.0.1:4123`. */
   readonly url: string;
@@ -11,9 +15,12 @@ export function renderHome(view: {
   return html`<!doctype html>
 <html lang="en">
 <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>nilva-session demo</title>
-<style>body{font:16px/1.5 system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem}code,pre{background:#f4f4f4;padding:.1rem .3rem}pre{padding:.8rem;overflow:auto}li{overflow-wrap:anywhere}</style>
+<style>${trustedHtml(PAGE_CSS)}</style>
 </head>
 <body>
+<header><span class="brand">nilva-session demo</span></header>
+<main>
+<div class="card">
 <h1>nilva-session demo</h1>
 <p>Listening on <a href="${url}/" data-demo-url><code>${url}</code></a>. Database-backed sessions with opaque tokens.
 Users: <code>alice</code> / <code>alice-password</code>, <code>bob</code> / <code>bob-password</code>,
@@ -35,6 +42,8 @@ curl -s -X POST ${url}/api/logout -H "Authorization: Token $TOKEN"</pre>
 <li><code>GET /api/me</code> — who you are</li>
 <li><code>GET /healthz</code> — 200 once the database answers</li>
 </ul>
+</div>
+</main>
 </body>
 </html>
 `.toString();

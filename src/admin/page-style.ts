@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 
 /**
  * The pages' only style sheet, inlined in a `<style>` element and allowed by its hash in the
- * Content-Security-Policy (no `unsafe-inline`, no external asset, nothing to serve).
+ * Content-Security-Policy (no `unsafe-inline`, no external asset, nothing to serve). An
+ * application page sent with `pageSecurityHeaders()` may inline it too, unchanged.
  */
 export const PAGE_CSS = `
 :root{--fg:#1d2330;--muted:#5d6675;--line:#dde1e7;--bg:#f6f7f9;--accent:#2456c8;--ok:#1f7a3e;--bad:#b3261e}
@@ -28,6 +29,8 @@ th,td{text-align:left;padding:.5rem .6rem;border-bottom:1px solid var(--line);ve
 th{font-size:.8rem;text-transform:uppercase;letter-spacing:.03em;color:var(--muted);background:#fafbfc}
 tr:last-child td{border-bottom:0}
 td.mono,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.86rem}
+code,pre{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.86rem}
+pre{background:var(--bg);border:1px solid var(--line);border-radius:6px;padding:.8rem;overflow:auto}
 .wrap{word-break:break-all}
 .tag{display:inline-block;padding:.05rem .45rem;border-radius:999px;font-size:.78rem;border:1px solid var(--line);white-space:nowrap}
 .tag.on{color:var(--ok);border-color:#b9dcc6;background:#e8f3ec}

@@ -1,9 +1,10 @@
 // The demo as a newcomer meets it: its own process, embedded SQLite, driven over HTTP.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
+import { pageSecurityHeaders } from 'nilva-session/admin';
 import { connectDatabase, type DatabaseConnection } from 'nilva-session/kysely';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type DemoDatabase, DemoUsers } from '../../examples/demo/demo-users.js';
@@ -62,6 +63,29 @@ describe('demo server (npm start)', () => {
     const sessions = JSON.parse(listed.stdout) as Array<{ user_id: number }>;
     expect(sessions.length).toBeGreaterThan(0);
     expect(new Set(sessions.map((s) => s.user_id))).toEqual(new Set([1]));
+  });
+
+  test('its home page is sent with the same security headers as the library pages, and its style passes their CSP', async () => {
+    const client = new Client(demo.url);
+    const [home, login] = [await client.request('GET', '/'), await client.request('GET', '/login')];
+    expect(home.status).toBe(200);
+    expect(login.status).toBe(200);
+    const security = Object.keys(pageSecurityHeaders());
+    expect(security).toEqual(
+      expect.arrayContaining(['content-security-policy', 'x-frame-options', 'x-content-type-options', 'referrer-policy']),
+    );
+    const pick = (headers: Record<string, unknown>) =>
+      Object.fromEntries([...security, 'content-type'].map((name) => [name, headers[name]]));
+    expect(pick(home.headers)).toEqual(pick(login.headers));
+    expect(pick(home.headers)).toEqual({ ...pageSecurityHeaders(), 'content-type': 'text/html; charset=utf-8' });
+    // The one inline style is allowed by its hash, and nothing else is on the page to allow.
+    const styles = [...home.text.matchAll(/<style>([\s\S]*?)<\/style>/g)].map((m) => m[1] ?? '');
+    expect(styles).toHaveLength(1);
+    const hash = createHash('sha256')
+      .update(styles[0] as string)
+      .digest('base64');
+    expect(String(home.headers['content-security-policy'])).toContain(`style-src 'sha256-${hash}'`);
+    expect(home.text).not.toMatch(/<script|\sstyle=|<link|<img/i);
   });
 
   test('seeds alice, bob and admin, and serves the API at /api/', async () => {
