@@ -1,4 +1,5 @@
-import { normalizeIp, type ProxyTrust } from '../lib/ip.js';
+import type { ProxyTrust } from '../lib/ip.js';
+import { requestScheme } from '../lib/transport.js';
 
 /** The request headers the same-origin check reads. */
 export interface OriginFacts {
@@ -20,18 +21,8 @@ export interface OriginSource {
 
 const HOST = /^[A-Za-z0-9.-]+(?::\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](?::\d{1,5})?$/;
 
-/**
- * The scheme of the request as the browser used it: `https` on a TLS socket, or when a trusted
- * proxy (`trustProxy`) says `X-Forwarded-Proto: https`; otherwise `http`.
- */
-export function requestScheme(source: OriginSource, trust: ProxyTrust): 'http' | 'https' {
-  if (source.encrypted) return 'https';
-  if (source.forwardedProto !== undefined && trust(normalizeIp(source.remoteAddress), 0)) {
-    const first = source.forwardedProto.split(',', 1)[0]?.trim().toLowerCase();
-    if (first === 'https') return 'https';
-  }
-  return 'http';
-}
+// The scheme is the API's concern too (`requireSecureTransport`): one framework-free rule.
+export { requestScheme };
 
 /** `scheme://host[:port]` of the request, or `undefined` without a well-formed `Host` header. */
 export function requestOrigin(source: OriginSource, trust: ProxyTrust): string | undefined {

@@ -4,6 +4,7 @@ import type { UserId } from '../core/session.js';
 import type { SessionAdminStore } from '../core/session-admin-store.js';
 import type { SessionCache } from '../core/session-cache.js';
 import type { AuthSuccess, RequestFacts, SessionManager } from '../core/session-manager.js';
+import { InsecureTransportError } from '../http/secure-transport.js';
 import type { SessionApi } from '../http/session-api.js';
 import { compileTrustProxy, type ProxyTrust } from '../lib/ip.js';
 import { assertKnownOptions, optionNames } from '../lib/option-names.js';
@@ -194,7 +195,11 @@ export class SessionPages<TUser = unknown> {
         const flash = req.query.get('done') === 'signed-out' ? 'You are signed out.' : undefined;
         return htmlPage(200, renderLogin(context, { next, flash }), staleCookie);
       }
-      if (post) return this.#login(req, context, who, secure);
+      if (post) {
+        // A password over plain HTTP (with requireSecureTransport) is refused unread.
+        if (this.#api.transportRefusal(req) !== undefined) return this.#refused(new InsecureTransportError());
+        return this.#login(req, context, who, secure);
+      }
       return notAllowed(context, method);
     }
     if (path === this.paths.logout) {
@@ -266,6 +271,8 @@ export class SessionPages<TUser = unknown> {
     }
     const token = readCookie(req.cookie, this.#cookieName);
     if (token === undefined) return { kind: 'anonymous', staleCookie: hasCookie(req.cookie, this.#cookieName) };
+    // The cookie is a credential: over plain HTTP (with requireSecureTransport) it is not looked up.
+    if (this.#api.transportRefusal(req) !== undefined) return { kind: 'refused', error: new InsecureTransportError() };
     const outcome = await this.#manager.authenticateToken(token, facts);
     if (outcome.ok) return { kind: 'user', auth: outcome, via: 'cookie' };
     if (outcome.error.code === 'ERR_STORE_UNAVAILABLE') return { kind: 'refused', error: outcome.error };
@@ -298,6 +305,8 @@ export class SessionPages<TUser = unknown> {
       userAgent: req.userAgent,
       remoteAddress: req.remoteAddress,
       forwardedFor: req.forwardedFor,
+      encrypted: req.encrypted,
+      forwardedProto: req.forwardedProto,
       contentType: 'application/json',
       body: JSON.stringify({ username, password: form.get('password') ?? '' }),
     });
@@ -342,7 +351,7 @@ export class SessionPages<TUser = unknown> {
       // keep the error's own message
     }
     const context: LayoutContext = { appTitle: this.#title, paths: this.paths, viewer: undefined };
-    const title = api.status === 503 ? 'Service unavailable' : 'Not signed in';
+    const title = api.status === 503 ? 'Service unavailable' : error instanceof InsecureTransportError ? 'HTTPS required' : 'Not signed in';
     const extra: Record<string, string> = {};
     const challenge = api.headers['www-authenticate'];
     if (challenge !== undefined) extra['www-authenticate'] = challenge;

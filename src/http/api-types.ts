@@ -16,6 +16,13 @@ export interface ApiRequest {
   readonly remoteAddress: string | undefined;
   /** The raw `X-Forwarded-For` header (used only with `trustProxy`). */
   readonly forwardedFor: string | string[] | undefined;
+  /**
+   * Whether the connection to this server is TLS (the socket's `encrypted`). The integrations
+   * fill it; `requireSecureTransport` treats its absence as plain HTTP.
+   */
+  readonly encrypted?: boolean | undefined;
+  /** The raw `X-Forwarded-Proto` header (believed only from a trusted proxy, `trustProxy`). */
+  readonly forwardedProto?: string | undefined;
   readonly contentType: string | undefined;
   /** The raw body, read by the integration up to the size limit. */
   readonly body: string | undefined;

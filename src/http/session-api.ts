@@ -4,9 +4,11 @@ import type { UserId } from '../core/session.js';
 import type { AuthOutcome, AuthSuccess, MaybePromise, RequestFacts, SessionManager } from '../core/session-manager.js';
 import { clientIp, compileTrustProxy, type ProxyTrust } from '../lib/ip.js';
 import { assertKnownOptions, optionNames } from '../lib/option-names.js';
+import { isSecureTransport } from '../lib/transport.js';
 import type { ApiRequest, ApiResponse } from './api-types.js';
 import { badRequest, errorResponse, json } from './error-responses.js';
 import { charFields, readBody } from './request-body.js';
+import { InsecureTransportError, insecureTransportResponse } from './secure-transport.js';
 import { serializeSession } from './session-serializer.js';
 import { storedUserAgent, userAgentProblem } from './user-agent-header.js';
 
@@ -32,6 +34,16 @@ export interface SessionApiOptions<TUser> {
   ) => UserId | null | undefined | Promise<UserId | null | undefined>;
   /** Most `token_id` values one DELETE may carry. Default 1000. */
   readonly maxTokenIds?: number | undefined;
+  /**
+   * Refuse credentials (an `Authorization` header, the body of `login` and the `token` routes)
+   * that arrive over plain HTTP, with 403 `{"detail":"Credentials must be sent over HTTPS.",
+   * "code":"insecure_transport"}`, before the token is looked up or the password checked. A
+   * request counts as secure on a TLS socket, when a trusted proxy (`trustProxy`) says
+   * `X-Forwarded-Proto: https`, or when it comes straight from this machine (a loopback peer,
+   * not relayed). Default `false`: the library cannot know where TLS ends, and a wrong guess
+   * refuses every request; turn it on in production together with a correct `trustProxy`.
+   */
+  readonly requireSecureTransport?: boolean | undefined;
   /** Where unexpected errors are reported. Default `console.error` (message only). */
   readonly logger?: SessionLogger | undefined;
 }
@@ -61,6 +73,7 @@ export class SessionApi<TUser = unknown> {
   readonly challenge: string;
   readonly #verifyCredentials: SessionApiOptions<TUser>['verifyCredentials'];
   readonly #maxTokenIds: number;
+  readonly #requireSecure: boolean;
   readonly #trust: ProxyTrust;
   readonly #logger: SessionLogger;
   readonly #routes: ReadonlyMap<string, Route>;
@@ -72,7 +85,13 @@ export class SessionApi<TUser = unknown> {
     assertKnownOptions(
       'SessionApi',
       options,
-      optionNames<SessionApiOptions<TUser>>({ manager: true, verifyCredentials: true, maxTokenIds: true, logger: true }),
+      optionNames<SessionApiOptions<TUser>>({
+        manager: true,
+        verifyCredentials: true,
+        maxTokenIds: true,
+        requireSecureTransport: true,
+        logger: true,
+      }),
     );
     if (typeof options.manager?.authenticate !== 'function')
       throw new TypeError('nilva-session: option "manager" must be a SessionManager');
@@ -81,6 +100,11 @@ export class SessionApi<TUser = unknown> {
     }
     const max = options.maxTokenIds ?? 1000;
     if (!Number.isInteger(max) || max < 1) throw new TypeError('nilva-session: option "maxTokenIds" must be a positive integer');
+    const requireSecure: unknown = options.requireSecureTransport === undefined ? false : options.requireSecureTransport;
+    if (typeof requireSecure !== 'boolean') {
+      throw new TypeError(`nilva-session: option "requireSecureTransport" must be a boolean, got ${JSON.stringify(requireSecure)}`);
+    }
+    this.#requireSecure = requireSecure;
     this.manager = options.manager;
     const config = options.manager.config;
     this.challenge = config.schemes[0] === 'bearer' ? `${config.bearerKeyword} realm="api"` : config.tokenKeyword;
@@ -126,16 +150,32 @@ export class SessionApi<TUser = unknown> {
 
   /**
    * Authenticates a request: `undefined` for anonymous, else the outcome. Synchronous when the
-   * in-process cache answers, so middleware can call `next()` without a promise.
+   * in-process cache answers, so middleware can call `next()` without a promise. With
+   * `requireSecureTransport`, an `Authorization` header over plain HTTP fails with an
+   * `InsecureTransportError` before the token is looked at.
    */
   authenticate(
-    req: Pick<ApiRequest, 'authorization' | 'remoteAddress' | 'forwardedFor' | 'userAgent'>,
+    req: Pick<ApiRequest, 'authorization' | 'remoteAddress' | 'forwardedFor' | 'userAgent' | 'encrypted' | 'forwardedProto'>,
   ): MaybePromise<AuthOutcome<TUser> | undefined> {
+    if (req.authorization !== undefined && req.authorization !== '' && this.transportRefusal(req) !== undefined) {
+      return { ok: false, error: new InsecureTransportError() };
+    }
     return this.manager.authenticate(req.authorization, this.facts(req));
   }
 
-  /** The response for a refused authentication (401, or 503 when the store is down). */
+  /**
+   * The 403 to answer when `requireSecureTransport` is on and the request came over plain HTTP
+   * from elsewhere than this machine (see the option), else `undefined`. For code of its own
+   * that takes credentials (the web pages' cookie and sign-in form use it).
+   */
+  transportRefusal(req: Pick<ApiRequest, 'remoteAddress' | 'forwardedFor' | 'encrypted' | 'forwardedProto'>): ApiResponse | undefined {
+    if (!this.#requireSecure || isSecureTransport(req, this.#trust)) return undefined;
+    return insecureTransportResponse();
+  }
+
+  /** The response for a refused authentication (401, 403 over plain HTTP, or 503 when the store is down). */
   error(error: SessionError): ApiResponse {
+    if (error instanceof InsecureTransportError) return insecureTransportResponse();
     return errorResponse(error, this.challenge, this.manager.config.genericErrors);
   }
 
@@ -159,6 +199,13 @@ export class SessionApi<TUser = unknown> {
     const badHeader = userAgentProblem(req.userAgent);
     if (badHeader !== undefined) return badHeader;
     const handler = route.methods[req.method];
+    // Credentials in the header, or in the body of a sign-in or token route: refused over plain
+    // HTTP before anything reads them (no throttle count, no lookup, no password check).
+    const credentials = (req.authorization !== undefined && req.authorization !== '') || (!route.authenticated && req.method === 'POST');
+    if (credentials) {
+      const refusal = this.transportRefusal(req);
+      if (refusal !== undefined) return refusal;
+    }
     if (!route.authenticated)
       return handler === undefined ? this.#notAllowed(req.method, route) : this.#guard(() => handler(req, undefined));
     const outcome = this.#guardAuth(() => this.authenticate(req));

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { AuthOutcome } from '../core/session-manager.js';
 import type { ApiRequest, ApiResponse } from '../http/api-types.js';
@@ -104,12 +105,17 @@ export function nilvaExpress<TUser extends RegisteredUser>(api: SessionApi<TUser
   };
 }
 
-function facts(req: IncomingMessage): Pick<ApiRequest, 'authorization' | 'userAgent' | 'remoteAddress' | 'forwardedFor'> {
+function facts(
+  req: IncomingMessage,
+): Pick<ApiRequest, 'authorization' | 'userAgent' | 'remoteAddress' | 'forwardedFor' | 'encrypted' | 'forwardedProto'> {
+  const proto = req.headers['x-forwarded-proto'];
   return {
     authorization: req.headers.authorization,
     userAgent: req.headers['user-agent'],
     remoteAddress: req.socket.remoteAddress,
     forwardedFor: req.headers['x-forwarded-for'],
+    encrypted: (req.socket as Partial<TLSSocket>).encrypted === true,
+    forwardedProto: Array.isArray(proto) ? proto.join(', ') : proto,
   };
 }
 

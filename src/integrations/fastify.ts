@@ -1,3 +1,4 @@
+import type { TLSSocket } from 'node:tls';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest, preHandlerHookHandler } from 'fastify';
 import type { AuthOutcome } from '../core/session-manager.js';
 import type { ApiRequest, ApiResponse } from '../http/api-types.js';
@@ -40,13 +41,18 @@ export interface NilvaFastifyRoutesOptions {
   readonly api: SessionApi<unknown>;
 }
 
-function facts(request: FastifyRequest): Pick<ApiRequest, 'authorization' | 'userAgent' | 'remoteAddress' | 'forwardedFor'> {
+function facts(
+  request: FastifyRequest,
+): Pick<ApiRequest, 'authorization' | 'userAgent' | 'remoteAddress' | 'forwardedFor' | 'encrypted' | 'forwardedProto'> {
   const headers = request.headers;
+  const proto = headers['x-forwarded-proto'];
   return {
     authorization: headers.authorization,
     userAgent: headers['user-agent'],
     remoteAddress: request.raw.socket.remoteAddress,
     forwardedFor: headers['x-forwarded-for'],
+    encrypted: (request.raw.socket as Partial<TLSSocket>).encrypted === true,
+    forwardedProto: Array.isArray(proto) ? proto.join(', ') : proto,
   };
 }
 

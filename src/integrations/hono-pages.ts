@@ -2,6 +2,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { MAX_PAGE_BODY_BYTES, type PageResponse } from '../admin/page-request.js';
 import type { SessionPages } from '../admin/session-pages.js';
 import { assertKnownOptions, optionNames } from '../lib/option-names.js';
+import { nodeEncrypted, nodeRemoteAddress } from './hono-node.js';
 
 /** Options of {@link nilvaHonoPages}. */
 export interface NilvaHonoPagesOptions {
@@ -15,8 +16,6 @@ export interface NilvaHonoPagesOptions {
 }
 
 const HONO_PAGES_OPTIONS = optionNames<NilvaHonoPagesOptions>({ remoteAddress: true, encrypted: true });
-
-type NodeEnv = { incoming?: { socket?: { remoteAddress?: string; encrypted?: boolean } } } | undefined;
 
 function toResponse(response: PageResponse): Response {
   return new Response(response.body === '' ? null : (response.body ?? null), { status: response.status, headers: response.headers });
@@ -32,13 +31,8 @@ function toResponse(response: PageResponse): Response {
 export function nilvaHonoPages<TUser>(pages: SessionPages<TUser>, options: NilvaHonoPagesOptions = {}): MiddlewareHandler {
   if (typeof pages?.handle !== 'function') throw new TypeError('nilva-session: nilvaHonoPages needs a SessionPages');
   assertKnownOptions('nilvaHonoPages', options, HONO_PAGES_OPTIONS);
-  const remoteAddress = options.remoteAddress ?? ((c: Context) => (c.env as NodeEnv)?.incoming?.socket?.remoteAddress);
-  const encrypted =
-    options.encrypted ??
-    ((c: Context) => {
-      const socket = (c.env as NodeEnv)?.incoming?.socket;
-      return socket === undefined ? new URL(c.req.url).protocol === 'https:' : socket.encrypted === true;
-    });
+  const remoteAddress = options.remoteAddress ?? nodeRemoteAddress;
+  const encrypted = options.encrypted ?? nodeEncrypted;
   return async (c, next) => {
     const url = new URL(c.req.url);
     if (!pages.owns(url.pathname)) return next();

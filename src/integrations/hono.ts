@@ -6,6 +6,7 @@ import { json } from '../http/error-responses.js';
 import { MAX_BODY_BYTES, type SessionApi } from '../http/session-api.js';
 import type { RegisteredUser } from '../index.js';
 import { assertKnownOptions, optionNames } from '../lib/option-names.js';
+import { nodeEncrypted, nodeRemoteAddress } from './hono-node.js';
 import type { NilvaContext } from './nilva-context.js';
 import { assertSessionApi } from './session-api-check.js';
 
@@ -36,9 +37,14 @@ export interface NilvaHonoOptions {
    * give your runtime's equivalent elsewhere.
    */
   readonly remoteAddress?: ((c: Context) => string | undefined) | undefined;
+  /**
+   * Whether the connection is TLS (for `requireSecureTransport`). Default: the Node socket's
+   * `encrypted` under `@hono/node-server`, else the URL's scheme.
+   */
+  readonly encrypted?: ((c: Context) => boolean) | undefined;
 }
 
-const HONO_OPTIONS = optionNames<NilvaHonoOptions>({ remoteAddress: true });
+const HONO_OPTIONS = optionNames<NilvaHonoOptions>({ remoteAddress: true, encrypted: true });
 
 /**
  * The pieces to mount in a Hono app. The user type comes from the `SessionApi`: after
@@ -51,11 +57,6 @@ export interface NilvaHono<TUser> {
   readonly authenticate: MiddlewareHandler<NilvaAuthenticatedEnv<TUser>>;
   /** Like `authenticate`, but anonymous requests get 401. */
   readonly requireAuth: MiddlewareHandler<NilvaRequiredEnv<TUser>>;
-}
-
-function nodeRemoteAddress(c: Context): string | undefined {
-  const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
-  return env?.incoming?.socket?.remoteAddress;
 }
 
 function toResponse(response: ApiResponse): Response {
@@ -74,11 +75,16 @@ export function nilvaHono<TUser>(api: SessionApi<TUser>, options: NilvaHonoOptio
   assertSessionApi('nilvaHono(api)', api);
   assertKnownOptions('nilvaHono', options, HONO_OPTIONS);
   const remoteAddress = options.remoteAddress ?? nodeRemoteAddress;
-  const facts = (c: Context): Pick<ApiRequest, 'authorization' | 'userAgent' | 'remoteAddress' | 'forwardedFor'> => ({
+  const encrypted = options.encrypted ?? nodeEncrypted;
+  const facts = (
+    c: Context,
+  ): Pick<ApiRequest, 'authorization' | 'userAgent' | 'remoteAddress' | 'forwardedFor' | 'encrypted' | 'forwardedProto'> => ({
     authorization: c.req.header('authorization'),
     userAgent: c.req.header('user-agent'),
     remoteAddress: remoteAddress(c),
     forwardedFor: c.req.header('x-forwarded-for'),
+    encrypted: encrypted(c),
+    forwardedProto: c.req.header('x-forwarded-proto'),
   });
 
   /** The session of the request, `undefined` for anonymous, or the refusal to answer with. */
