@@ -1,9 +1,10 @@
 export type { ApiRequest, ApiResponse } from './api-types.js';
 export { badRequest, errorResponse, json } from './error-responses.js';
+export type { LoginThrottleOptions, ThrottleLimit, ThrottleRedisClient } from './login-throttle.js';
 export type { BodyResult, CharFieldRule } from './request-body.js';
 export { charFields, readBody } from './request-body.js';
 export { INSECURE_TRANSPORT_CODE, InsecureTransportError } from './secure-transport.js';
-export type { SessionApiOptions } from './session-api.js';
+export type { SessionApiOptions, VerifyCredentialsErrorAnswer } from './session-api.js';
 export { MAX_BODY_BYTES, SessionApi } from './session-api.js';
 export type { SessionListItem } from './session-serializer.js';
 export { serializeSession } from './session-serializer.js';

@@ -1,12 +1,13 @@
 import { messages, SessionError } from '../core/errors.js';
 import type { SessionLogger } from '../core/events.js';
 import type { UserId } from '../core/session.js';
-import type { AuthOutcome, AuthSuccess, MaybePromise, RequestFacts, SessionManager } from '../core/session-manager.js';
+import type { AuthOutcome, AuthSuccess, MaybePromise, RenewedSession, RequestFacts, SessionManager } from '../core/session-manager.js';
 import { clientIp, compileTrustProxy, type ProxyTrust } from '../lib/ip.js';
 import { assertKnownOptions, optionNames } from '../lib/option-names.js';
 import { isSecureTransport } from '../lib/transport.js';
 import type { ApiRequest, ApiResponse } from './api-types.js';
 import { badRequest, errorResponse, json } from './error-responses.js';
+import { LoginThrottle, type LoginThrottleOptions, throttledResponse } from './login-throttle.js';
 import { charFields, readBody } from './request-body.js';
 import { InsecureTransportError, insecureTransportResponse } from './secure-transport.js';
 import { serializeSession } from './session-serializer.js';
@@ -19,7 +20,11 @@ export interface SessionApiOptions<TUser> {
   /**
    * Checks a username and password. Returns the user's id (a string, or a number when the
    * session table's `user_id` is an integer) when they match, and `null` (or `undefined`) when
-   * they do not, or the user may not sign in. A rejection is logged and answered 503.
+   * they do not, or the user may not sign in (both count as a failed attempt for `throttle`).
+   * A throw is the application's failure, not a wrong password: it is logged (`error`, else
+   * `warn`; the message, never the password) and answered as `onVerifyCredentialsError`
+   * decides, by default 500 `A server error occurred.`; a thrown `SessionError` keeps its own
+   * answer (a 503 for `ERR_STORE_UNAVAILABLE`). It is not called for a throttled attempt.
    *
    * @example
    * verifyCredentials: async (username, password) => {
@@ -32,6 +37,25 @@ export interface SessionApiOptions<TUser> {
     password: string,
     facts: RequestFacts,
   ) => UserId | null | undefined | Promise<UserId | null | undefined>;
+  /**
+   * The answer when `verifyCredentials` throws something other than a `SessionError`:
+   * `{ status, detail }` (answered as JSON `{"detail": …}`), a whole {@link ApiResponse}, or
+   * `undefined` for the default 500 `{"detail":"A server error occurred."}`.
+   *
+   * @example
+   * onVerifyCredentialsError: (error) => (error instanceof UsersDbDown ? { status: 503, detail: 'Try again shortly.' } : undefined)
+   */
+  readonly onVerifyCredentialsError?:
+    | ((error: unknown, facts: RequestFacts) => MaybePromise<VerifyCredentialsErrorAnswer | undefined>)
+    | undefined;
+  /**
+   * Brute-force protection of `login`, `token`, `token/refresh` and `token/blacklist`: failed
+   * attempts are counted per address and account, per account and per address, and past a
+   * limit the route answers 429 (DRF's throttled answer) before checking the password. Default
+   * on, counted in this process; `{ redis: client }` shares the counts between instances;
+   * `false` turns it off. See {@link LoginThrottleOptions}.
+   */
+  readonly throttle?: LoginThrottleOptions | boolean | undefined;
   /** Most `token_id` values one DELETE may carry. Default 1000. */
   readonly maxTokenIds?: number | undefined;
   /**
@@ -48,10 +72,15 @@ export interface SessionApiOptions<TUser> {
   readonly logger?: SessionLogger | undefined;
 }
 
+/** What `onVerifyCredentialsError` answers: a status with a `detail`, or a whole response. */
+export type VerifyCredentialsErrorAnswer = { readonly status: number; readonly detail: string } | ApiResponse;
+
 /** The largest body the API reads, in bytes. Integrations answer 413 beyond it. */
 export const MAX_BODY_BYTES = 64 * 1024;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+const SERVER_ERROR_DETAIL = 'A server error occurred.';
 
 const NO_CONTENT: ApiResponse = Object.freeze({ status: 204, headers: Object.freeze({}), body: undefined });
 
@@ -72,6 +101,8 @@ export class SessionApi<TUser = unknown> {
   /** The `WWW-Authenticate` value of 401 responses: the first configured scheme. */
   readonly challenge: string;
   readonly #verifyCredentials: SessionApiOptions<TUser>['verifyCredentials'];
+  readonly #onVerifyError: SessionApiOptions<TUser>['onVerifyCredentialsError'];
+  readonly #throttle: LoginThrottle | undefined;
   readonly #maxTokenIds: number;
   readonly #requireSecure: boolean;
   readonly #trust: ProxyTrust;
@@ -88,6 +119,8 @@ export class SessionApi<TUser = unknown> {
       optionNames<SessionApiOptions<TUser>>({
         manager: true,
         verifyCredentials: true,
+        onVerifyCredentialsError: true,
+        throttle: true,
         maxTokenIds: true,
         requireSecureTransport: true,
         logger: true,
@@ -97,6 +130,9 @@ export class SessionApi<TUser = unknown> {
       throw new TypeError('nilva-session: option "manager" must be a SessionManager');
     if (typeof options.verifyCredentials !== 'function') {
       throw new TypeError('nilva-session: option "verifyCredentials" must be a function');
+    }
+    if (options.onVerifyCredentialsError !== undefined && typeof options.onVerifyCredentialsError !== 'function') {
+      throw new TypeError('nilva-session: option "onVerifyCredentialsError" must be a function');
     }
     const max = options.maxTokenIds ?? 1000;
     if (!Number.isInteger(max) || max < 1) throw new TypeError('nilva-session: option "maxTokenIds" must be a positive integer');
@@ -113,6 +149,10 @@ export class SessionApi<TUser = unknown> {
     this.#maxTokenIds = max;
     this.#trust = compileTrustProxy(options.manager.config.trustProxy);
     this.#logger = options.logger ?? { warn: (message) => console.warn(message), error: (message) => console.error(message) };
+    this.#onVerifyError = options.onVerifyCredentialsError;
+    const throttle = options.throttle ?? true;
+    if (typeof throttle === 'boolean') this.#throttle = throttle ? new LoginThrottle({}, this.#logger) : undefined;
+    else this.#throttle = new LoginThrottle(throttle, this.#logger);
     this.#unauthenticated = this.error(new SessionError('ERR_NOT_AUTHENTICATED', messages.notAuthenticated));
     const jwtRoutes: Array<[string, Route]> =
       options.manager.jwt === undefined
@@ -126,6 +166,7 @@ export class SessionApi<TUser = unknown> {
       ...jwtRoutes,
       ['login', { authenticated: false, methods: { POST: (req) => this.#login(req) } }],
       ['logout', { authenticated: true, methods: { POST: (_req, auth) => this.#logout(auth as AuthSuccess<unknown>) } }],
+      ['reauthenticate', { authenticated: true, methods: { POST: (req, auth) => this.reauthenticate(req, auth as AuthSuccess<unknown>) } }],
       [
         'active',
         {
@@ -244,11 +285,14 @@ export class SessionApi<TUser = unknown> {
   #unexpected(error: unknown): ApiResponse {
     if (error instanceof SessionError) return this.error(error);
     this.#logger.warn(`nilva-session: unexpected error: ${error instanceof Error ? error.message : String(error)}`);
-    return json(500, { detail: 'A server error occurred.' });
+    return json(500, { detail: SERVER_ERROR_DETAIL });
   }
 
-  /** Reads `{username, password}` and checks them: the user id and request facts, or the response to send. */
-  async #credentials(req: ApiRequest): Promise<{ userId: UserId; facts: RequestFacts } | ApiResponse> {
+  /**
+   * Reads `{username, password}`, asks the throttle, and checks them: the user id and request
+   * facts, or the response to send.
+   */
+  async #credentials(req: ApiRequest, route: string): Promise<{ userId: UserId; facts: RequestFacts } | ApiResponse> {
     const body = readBody(req.contentType, req.body);
     if (!body.ok) return body.response;
     const checked = charFields(body.fields, [
@@ -256,29 +300,102 @@ export class SessionApi<TUser = unknown> {
       { name: 'password', maxLength: 4096, trim: false },
     ]);
     if (!checked.ok) return checked.response;
+    const username = checked.values.username as string;
     const facts = this.facts(req);
+    // Refused before the password is hashed: a blocked guesser costs no work.
+    const attempt = this.#throttle === undefined ? undefined : await this.#throttle.beginLogin(facts.ip, username);
+    if (attempt !== undefined && 'retryAfterSeconds' in attempt) return throttledResponse(attempt.retryAfterSeconds);
     let userId: UserId | null | undefined;
     try {
-      userId = await this.#verifyCredentials(checked.values.username as string, checked.values.password as string, facts);
+      userId = await this.#verifyCredentials(username, checked.values.password as string, facts);
     } catch (error) {
+      await attempt?.cancelled();
       if (error instanceof SessionError) throw error;
-      // The application's check failed (its user table is down, most often): the client gets a
-      // 503, and the operator the cause.
-      const log = this.#logger.error ?? this.#logger.warn;
-      log.call(
-        this.#logger,
-        `nilva-session: verifyCredentials threw; login answers 503: ${error instanceof Error ? error.message : String(error)}`,
-      );
-      throw new SessionError('ERR_STORE_UNAVAILABLE', messages.storeUnavailable, { cause: error });
+      return this.#verifyCredentialsFailed(error, facts, route);
     }
     if (userId === null || userId === undefined) {
+      await attempt?.failed();
       return json(401, { detail: 'No active account found with the given credentials' }, { 'www-authenticate': this.challenge });
     }
+    await attempt?.succeeded();
     return { userId, facts };
   }
 
+  /**
+   * The application's check threw: its own failure (a bug, its user table down), which is
+   * neither a wrong password nor the session store's outage. Logged once, with the message.
+   */
+  async #verifyCredentialsFailed(error: unknown, facts: RequestFacts, route: string): Promise<ApiResponse> {
+    let response: ApiResponse | undefined;
+    let mappingProblem = '';
+    if (this.#onVerifyError !== undefined) {
+      try {
+        const answer = await this.#onVerifyError(error, facts);
+        response = answer === undefined ? undefined : verifyErrorResponse(answer);
+        if (answer !== undefined && response === undefined)
+          mappingProblem = '; onVerifyCredentialsError returned neither { status, detail } nor a response';
+      } catch (mappingError) {
+        mappingProblem = `; onVerifyCredentialsError threw: ${mappingError instanceof Error ? mappingError.message : String(mappingError)}`;
+      }
+    }
+    response ??= json(500, { detail: SERVER_ERROR_DETAIL });
+    const log = this.#logger.error ?? this.#logger.warn;
+    log.call(
+      this.#logger,
+      `nilva-session: verifyCredentials threw; ${route} answers ${response.status}: ${error instanceof Error ? error.message : String(error)}${mappingProblem}`,
+    );
+    return response;
+  }
+
+  /**
+   * `POST P+reauthenticate` (step-up): the signed-in user proves who they are again with
+   * `{username, password}` (throttled like `login`); the session is renewed as re-authenticated,
+   * so `requireFreshAuth` routes accept it, and the old credential stops working at once. The
+   * answer has the shape of the session's login: `{token, session_id, expire_at}`, or
+   * `{refresh, access}` for a JWT session. The pages call it for a session their cookie
+   * authenticated.
+   */
+  async reauthenticate(req: ApiRequest, auth: AuthSuccess<unknown>): Promise<ApiResponse> {
+    const who = await this.#credentials(req, 'reauthenticate');
+    if ('status' in who) return who;
+    const { userId, facts } = who;
+    // Someone else's password proves nothing about this session.
+    if (String(userId) !== String(auth.session.userId)) {
+      return json(401, { detail: 'No active account found with the given credentials' }, { 'www-authenticate': this.challenge });
+    }
+    let renewed: RenewedSession;
+    try {
+      renewed = await this.manager.renewSession(auth.session.id, { reauthenticated: true, userId, ip: facts.ip, userAgent: facts.userAgent });
+    } catch (error) {
+      // Ended meanwhile (401), or the store failed (503).
+      if (error instanceof SessionError) return this.error(error);
+      throw error;
+    }
+    if (renewed.kind === 'jwt') return json(200, { refresh: renewed.refresh, access: renewed.access }, { 'cache-control': 'no-store' });
+    const { token, session } = renewed;
+    return json(
+      200,
+      { token, session_id: session.id, expire_at: session.expireAt === null ? null : session.expireAt.toISOString() },
+      { 'cache-control': 'no-store' },
+    );
+  }
+
+  /**
+   * The 403 for a sensitive route when the session's last authentication is older than
+   * `maxAgeSeconds` (`{"detail": …, "code": "reauthentication_required"}`; the client calls
+   * `POST P+reauthenticate` and retries), or `undefined` when it is fresh enough. The
+   * integrations' `requireFreshAuth(maxAgeSeconds)` middleware is built on it.
+   *
+   * @throws TypeError when `maxAgeSeconds` is not a positive integer
+   */
+  requireFreshAuth(auth: AuthSuccess<unknown>, maxAgeSeconds: number): ApiResponse | undefined {
+    assertMaxAge(maxAgeSeconds);
+    if (this.manager.isFreshAuth(auth.session, maxAgeSeconds)) return undefined;
+    return this.error(new SessionError('ERR_REAUTHENTICATION_REQUIRED', messages.reauthenticationRequired));
+  }
+
   async #login(req: ApiRequest): Promise<ApiResponse> {
-    const who = await this.#credentials(req);
+    const who = await this.#credentials(req, 'login');
     if ('status' in who) return who;
     const { userId, facts } = who;
     const { token, session } = await this.manager.createSession({ userId, ip: facts.ip, userAgent: facts.userAgent });
@@ -290,7 +407,7 @@ export class SessionApi<TUser = unknown> {
   }
 
   async #obtainPair(req: ApiRequest): Promise<ApiResponse> {
-    const who = await this.#credentials(req);
+    const who = await this.#credentials(req, 'token');
     if ('status' in who) return who;
     const { userId, facts } = who;
     const { refresh, access } = await this.manager.createSessionWithTokens({ userId, ip: facts.ip, userAgent: facts.userAgent });
@@ -308,18 +425,38 @@ export class SessionApi<TUser = unknown> {
   async #refresh(req: ApiRequest): Promise<ApiResponse> {
     const token = this.#refreshField(req);
     if (typeof token !== 'string') return token;
-    const result = await this.manager.refresh(token);
-    if (!result.ok) return errorResponse(result.error, this.#bearerChallenge, false);
-    const body = result.refresh === undefined ? { access: result.access } : { access: result.access, refresh: result.refresh };
-    return json(200, body, { 'cache-control': 'no-store' });
+    return this.#throttledRefresh(req, async () => {
+      const result = await this.manager.refresh(token);
+      if (!result.ok) return errorResponse(result.error, this.#bearerChallenge, false);
+      const body = result.refresh === undefined ? { access: result.access } : { access: result.access, refresh: result.refresh };
+      return json(200, body, { 'cache-control': 'no-store' });
+    });
   }
 
   async #blacklist(req: ApiRequest): Promise<ApiResponse> {
     const token = this.#refreshField(req);
     if (typeof token !== 'string') return token;
-    const result = await this.manager.blacklist(token);
-    if (!result.ok) return errorResponse(result.error, this.#bearerChallenge, false);
-    return json(200, {});
+    return this.#throttledRefresh(req, async () => {
+      const result = await this.manager.blacklist(token);
+      if (!result.ok) return errorResponse(result.error, this.#bearerChallenge, false);
+      return json(200, {});
+    });
+  }
+
+  /** Runs a refresh-token route under the refresh limit: only a refused token (401) is counted. */
+  async #throttledRefresh(req: ApiRequest, run: () => Promise<ApiResponse>): Promise<ApiResponse> {
+    if (this.#throttle === undefined) return run();
+    const attempt = await this.#throttle.beginRefresh(this.facts(req).ip);
+    if ('retryAfterSeconds' in attempt) return throttledResponse(attempt.retryAfterSeconds);
+    let response: ApiResponse;
+    try {
+      response = await run();
+    } catch (error) {
+      await attempt.cancelled();
+      throw error;
+    }
+    await (response.status === 401 ? attempt.failed() : response.status < 300 ? attempt.succeeded() : attempt.cancelled());
+    return response;
   }
 
   async #logout(auth: AuthSuccess<unknown>): Promise<ApiResponse> {
@@ -365,6 +502,21 @@ export class SessionApi<TUser = unknown> {
       ids.add(id);
     }
     return { ids: [...ids], scope: scope === 'others' ? 'others' : 'listed' };
+  }
+}
+
+/** The response an `onVerifyCredentialsError` answer stands for, or `undefined` when it is neither shape. */
+function verifyErrorResponse(answer: VerifyCredentialsErrorAnswer): ApiResponse | undefined {
+  if (typeof answer !== 'object' || answer === null || !Number.isInteger(answer.status)) return undefined;
+  if (answer.status < 400 || answer.status > 599) return undefined;
+  if ('headers' in answer && 'body' in answer) return answer;
+  return 'detail' in answer && typeof answer.detail === 'string' ? json(answer.status, { detail: answer.detail }) : undefined;
+}
+
+/** @throws TypeError unless `maxAgeSeconds` is a positive integer (checked when a route is declared) */
+export function assertMaxAge(maxAgeSeconds: unknown): void {
+  if (typeof maxAgeSeconds !== 'number' || !Number.isInteger(maxAgeSeconds) || maxAgeSeconds < 1) {
+    throw new TypeError(`nilva-session: requireFreshAuth(maxAgeSeconds) needs a positive integer, got ${String(maxAgeSeconds)}`);
   }
 }
 

@@ -162,8 +162,12 @@ describe('database down', () => {
       },
     });
     const { login } = await loginAndList(api);
-    expect(login?.status).toBe(503);
-    expect(lines.map((l) => l.message)).toEqual(['nilva-session: verifyCredentials threw; login answers 503: users table is locked']);
+    // An application error, not a database outage: DRF's generic 500, and the cause for the operator.
+    expect(login?.status).toBe(500);
+    expect(login?.body).toBe('{"detail":"A server error occurred."}');
+    expect(lines).toEqual([
+      { level: 'error', message: 'nilva-session: verifyCredentials threw; login answers 500: users table is locked' },
+    ]);
     await manager.close();
   });
 });
