@@ -52,15 +52,26 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
   const users = new DemoUsers(database.db as unknown as Kysely<DemoDatabase>, database.dialect);
   await users.setUp();
 
-  // The Redis client is an optional peer: load it only when REDIS_URL asks for it.
-  const cache: SessionCache =
+  // The Redis client is an optional peer: load it only when REDIS_URL asks for it. One client
+  // runs the cache's commands and the sign-in throttle's counters.
+  const redis =
     options.redisUrl === undefined
-      ? new MemorySessionCache()
-      : await (await import('nilva-session/redis')).createRedisSessionCache({ url: options.redisUrl });
+      ? undefined
+      : (await import('@redis/client')).createClient({
+          url: options.redisUrl,
+          disableOfflineQueue: true,
+          socket: { connectTimeout: 2000 },
+          commandOptions: { timeout: 500 },
+        });
+  // Outages are reported by the cache and the throttle, once each.
+  redis?.on('error', () => undefined);
+  const cache: SessionCache =
+    redis === undefined ? new MemorySessionCache() : await (await import('nilva-session/redis')).createRedisSessionCache({ client: redis });
   const cacheKind = options.redisUrl === undefined ? 'memory' : 'redis';
   const store = new KyselySessionStore({ db: database.db, dialect: database.dialect, userIdType: 'integer' });
   const manager = new SessionManager({ store, cache, loadUser: users.loadUser, jwt: { signingKey: options.signingKey } });
-  const api = new SessionApi({ manager, verifyCredentials: users.verifyCredentials });
+  // Brute-force protection is on by default; through Redis, every instance counts the same failures.
+  const api = new SessionApi({ manager, verifyCredentials: users.verifyCredentials, throttle: redis === undefined ? true : { redis } });
 
   // The web pages: sign-in, /devices for everyone, /admin for staff (demo_user.is_staff).
   const pages = new SessionPages({
@@ -108,6 +119,8 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
       await app.close();
       await manager.close();
       await cache.close?.();
+      // The cache does not close a client it was given.
+      if (redis?.isOpen) redis.destroy();
       await database.close();
     },
   };

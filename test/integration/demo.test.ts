@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type DemoDatabase, DemoUsers } from '../../examples/demo/demo-users.js';
 import { Client } from '../helpers/http-client.js';
 import { type DemoProcess, run, startDemoProcess } from '../helpers/processes.js';
+import { deleteNamespace } from '../helpers/redis.js';
 
 /** The text of an HTML fragment that holds only text and the entities the pages escape. */
 function textOf(fragment: string): string {
@@ -111,6 +112,17 @@ describe('demo server (npm start)', () => {
     expect((await client.request('GET', '/api/me', { token: bob.token })).json).toEqual({ detail: 'User session is suspended.' });
   });
 
+  test('throttles sign-in by default: after 10 wrong passwords the 11th attempt is 429', async () => {
+    const client = new Client(demo.url);
+    // A name of its own: the other tests' users stay unblocked.
+    const attempt = () => client.request('POST', '/api/login', { body: { username: 'mallory', password: 'guess' } });
+    for (let i = 0; i < 10; i++) expect((await attempt()).status).toBe(401);
+    const refused = await attempt();
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(800);
+    expect(refused.json).toEqual({ detail: `Request was throttled. Expected available in ${refused.headers['retry-after']} seconds.` });
+  });
+
   test('keeps its seed users across restarts and never prints a token', async () => {
     const client = new Client(demo.url);
     const { token } = await client.login('alice', 'alice-password');
@@ -125,6 +137,26 @@ describe('demo server (npm start)', () => {
 });
 
 describe('demo server with JWT and Redis', () => {
+  test('the sign-in throttle is shared through Redis: failures on one process count on the other', async () => {
+    const env = { DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/test', REDIS_URL: 'redis://127.0.0.1:6379' };
+    // The demo keeps the default prefix; start clean, and leave nothing behind for a rerun.
+    await deleteNamespace('nilva:throttle:');
+    const a = await startDemoProcess(env);
+    const b = await startDemoProcess(env);
+    try {
+      const attempt = (url: string, password: string) =>
+        new Client(url).request('POST', '/api/login', { body: { username: 'alice', password } });
+      for (let i = 0; i < 5; i++) expect((await attempt(a.url, 'guess')).status).toBe(401);
+      for (let i = 0; i < 5; i++) expect((await attempt(b.url, 'guess')).status).toBe(401);
+      expect((await attempt(a.url, 'alice-password')).status).toBe(429);
+      expect((await attempt(b.url, 'alice-password')).status).toBe(429);
+    } finally {
+      await a.stop();
+      await b.stop();
+      await deleteNamespace('nilva:throttle:');
+    }
+  });
+
   test('issues JWT pairs, and two demo processes on one PostgreSQL and one Redis behave as one', async () => {
     const env = {
       DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/test',
