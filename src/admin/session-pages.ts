@@ -4,6 +4,7 @@ import type { UserId } from '../core/session.js';
 import type { SessionAdminStore } from '../core/session-admin-store.js';
 import type { SessionCache } from '../core/session-cache.js';
 import type { AuthSuccess, RequestFacts, SessionManager } from '../core/session-manager.js';
+import type { ApiResponse } from '../http/api-types.js';
 import { InsecureTransportError } from '../http/secure-transport.js';
 import type { SessionApi } from '../http/session-api.js';
 import { compileTrustProxy, type ProxyTrust } from '../lib/ip.js';
@@ -17,7 +18,7 @@ import type { LayoutContext, PagePaths, Viewer } from './page-layout.js';
 import type { PageRequest, PageResponse } from './page-request.js';
 import { htmlPage, readForm, redirect, sessionIdParam } from './page-responses.js';
 import { isSameOriginRequest, requestOrigin, requestScheme } from './same-origin.js';
-import { renderLogin, renderLogoutConfirm, renderMessage } from './simple-views.js';
+import { renderConfirmIdentity, renderLogin, renderLogoutConfirm, renderMessage } from './simple-views.js';
 
 /** Options of {@link SessionPages}. */
 export interface SessionPagesOptions<TUser> {
@@ -49,6 +50,12 @@ export interface SessionPagesOptions<TUser> {
   readonly displayName?: ((user: TUser, userId: UserId) => string) | undefined;
   /** Where unexpected errors are reported. Default `console.error` (message only). */
   readonly logger?: SessionLogger | undefined;
+  /**
+   * How recent a sign-in "Sign out all other devices" needs, in seconds: past it the page asks
+   * for the password again first (step-up), so someone at an unlocked, long-signed-in browser
+   * cannot lock the owner out of every other device. Default 600; `null` never asks.
+   */
+  readonly freshAuthSeconds?: number | null | undefined;
 }
 
 /** Who sent the request. */
@@ -76,6 +83,7 @@ const PAGES_OPTIONS = optionNames<SessionPagesOptions<unknown>>({
   pageSize: true,
   displayName: true,
   logger: true,
+  freshAuthSeconds: true,
 });
 
 /**
@@ -108,6 +116,7 @@ export class SessionPages<TUser = unknown> {
   readonly #trust: ProxyTrust;
   readonly #logger: SessionLogger;
   readonly #roots: readonly string[];
+  readonly #freshAuthSeconds: number | null;
 
   /** @throws TypeError naming the option when an option is invalid */
   constructor(options: SessionPagesOptions<TUser>) {
@@ -138,6 +147,11 @@ export class SessionPages<TUser = unknown> {
     this.#displayName = (options.displayName as ((user: unknown, userId: UserId) => string) | undefined) ?? defaultDisplayName;
     this.#trust = compileTrustProxy(this.#manager.config.trustProxy);
     this.#logger = options.logger ?? { warn: (message) => console.error(message) };
+    const fresh = options.freshAuthSeconds === undefined ? 600 : options.freshAuthSeconds;
+    if (fresh !== null && (typeof fresh !== 'number' || !Number.isSafeInteger(fresh) || fresh < 1)) {
+      throw new TypeError('nilva-session: option "freshAuthSeconds" must be a positive integer or null');
+    }
+    this.#freshAuthSeconds = fresh;
     if (options.adminStore !== undefined) {
       if (typeof options.isStaff !== 'function')
         throw new TypeError('nilva-session: option "isStaff" must be a function when "adminStore" is given');
@@ -246,10 +260,7 @@ export class SessionPages<TUser = unknown> {
     }
     if (rest === '/revoke' || rest === '/revoke-others') {
       if (!post) return notAllowed(context, method);
-      if (rest === '/revoke-others') {
-        await this.#manager.revokeAllForUser(auth.session.userId, { exceptId: auth.session.id });
-        return redirect(`${this.paths.devices}?done=revoked-others`);
-      }
+      if (rest === '/revoke-others') return this.#revokeOthers(req, context, auth, who.kind === 'user' ? who.via : 'header', secure);
       const id = sessionIdParam(readForm(req)?.get('session_id'));
       if (id === undefined) return htmlPage(400, renderMessage(context, 'Bad request', 'Choose a device to sign out.'));
       await this.#manager.revokeSessions(auth.session.userId, [id], 'revoked_by_user');
@@ -330,6 +341,87 @@ export class SessionPages<TUser = unknown> {
     // Signing in again replaces this browser's previous session rather than orphaning it.
     if (who.kind === 'user' && who.via === 'cookie') await this.#manager.revokeSession(who.auth.session.id, 'logout');
     return redirect(next, { 'set-cookie': sessionCookie(this.#cookieName, body.token, { maxAgeSeconds, secure }) });
+  }
+
+  /**
+   * "Sign out all other devices", behind a step-up: with a sign-in older than
+   * `freshAuthSeconds`, the form asks for the password; the right one renews this browser's
+   * session as re-authenticated (new cookie, the old token dead at once), then the others end.
+   */
+  async #revokeOthers(
+    req: PageRequest,
+    context: LayoutContext,
+    auth: AuthSuccess<unknown>,
+    via: 'header' | 'cookie',
+    secure: boolean,
+  ): Promise<PageResponse> {
+    const action = `${this.paths.devices}/revoke-others`;
+    const what = 'sign out all other devices';
+    let keep = auth.session.id;
+    let cookie: Record<string, string> = {};
+    if (this.#freshAuthSeconds !== null && !this.#manager.isFreshAuth(auth.session, this.#freshAuthSeconds)) {
+      // A client sending its own Authorization header re-authenticates through the API.
+      if (via === 'header') return htmlPage(403, renderMessage(context, 'Forbidden', messages.reauthenticationRequired));
+      const form = readForm(req);
+      if (form === undefined || !form.has('password')) return htmlPage(200, renderConfirmIdentity(context, { action, what }));
+      const response = await this.#api.reauthenticate(
+        {
+          method: 'POST',
+          path: 'reauthenticate',
+          query: new URLSearchParams(),
+          authorization: undefined,
+          userAgent: req.userAgent,
+          remoteAddress: req.remoteAddress,
+          forwardedFor: req.forwardedFor,
+          contentType: 'application/json',
+          body: JSON.stringify({ username: form.get('username') ?? '', password: form.get('password') ?? '' }),
+        },
+        auth,
+      );
+      if (response.status !== 200) {
+        const refused = this.#credentialsRefused(context, response);
+        if (refused.status >= 500) return refused.page;
+        return htmlPage(refused.status, renderConfirmIdentity(context, { action, what, error: refused.message }), refused.headers);
+      }
+      const body = JSON.parse(response.body ?? '{}') as { token: string; session_id: string; expire_at: string | null };
+      keep = body.session_id;
+      cookie = { 'set-cookie': sessionCookie(this.#cookieName, body.token, { maxAgeSeconds: this.#maxAge(body.expire_at), secure }) };
+    }
+    await this.#manager.revokeAllForUser(auth.session.userId, { exceptId: keep });
+    return redirect(`${this.paths.devices}?done=revoked-others`, cookie);
+  }
+
+  /** Seconds until `expireAt` (an ISO time, or `null` for a session cookie). */
+  #maxAge(expireAt: string | null): number | undefined {
+    return expireAt === null ? undefined : Math.max(0, Math.floor((Date.parse(expireAt) - this.#manager.now()) / 1000));
+  }
+
+  /**
+   * What a form shows when the API refused credentials: its status, the sentence for the form
+   * (each field named, the throttle's wait), the headers to keep (`Retry-After`), and for a
+   * failure of the service itself the whole page.
+   */
+  #credentialsRefused(
+    context: LayoutContext,
+    response: ApiResponse,
+  ): { status: number; message: string; headers: Record<string, string>; page: PageResponse } {
+    const at = (status: number, message: string, headers: Record<string, string> = {}) => ({
+      status,
+      message,
+      headers,
+      page: htmlPage(status, renderMessage(context, status === 503 ? 'Service unavailable' : 'Server error', message), headers),
+    });
+    if (response.status === 503) return at(503, messages.storeUnavailable);
+    // The application's own failure (verifyCredentials threw) is not an outage of the service.
+    if (response.status >= 500) return at(response.status, 'A server error occurred.');
+    if (response.status === 429) {
+      const wait = response.headers['retry-after'] ?? '1';
+      return at(429, `Too many failed sign-in attempts. Try again in ${wait} ${wait === '1' ? 'second' : 'seconds'}.`, {
+        'retry-after': wait,
+      });
+    }
+    if (response.status === 400) return at(400, apiErrorMessage(response.body) ?? 'Enter your username and password.');
+    return at(401, 'No active account found with the given credentials.');
   }
 
   /** `next` when it is one of the pages (an open redirect is never possible), else the devices page. */

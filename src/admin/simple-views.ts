@@ -23,6 +23,26 @@ export function renderLogin(
   return layout(context, 'Sign in', body, { error: view.error, flash: view.flash });
 }
 
+/**
+ * "Confirm it's you": the password asked before a sensitive action (`action` is the form's
+ * target, which performs it once the password is right) when the sign-in is too old.
+ */
+export function renderConfirmIdentity(
+  context: LayoutContext,
+  view: { readonly action: string; readonly what: string; readonly error?: string | undefined },
+): string {
+  const body = html`<div class="card">
+<h1>Confirm it’s you</h1>
+<p>To ${view.what}, enter your password again.</p>
+<form method="post" action="${view.action}" class="stack">
+<label>Username<input name="username" autocomplete="username" required autofocus></label>
+<label>Password<input name="password" type="password" autocomplete="current-password" required></label>
+<button type="submit" class="primary">Confirm</button>
+</form>
+</div>`;
+  return layout(context, 'Confirm it’s you', body, { error: view.error });
+}
+
 /** A page that only says something: 400, 403, 404, 503, or "sign out?". */
 export function renderMessage(context: LayoutContext, title: string, message: string): string {
   return layout(context, title, html`<div class="card"><h1>${title}</h1><p>${message}</p></div>`);

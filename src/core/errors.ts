@@ -37,6 +37,8 @@ export type SessionErrorCode =
   | 'ERR_REFRESH_BLACKLISTED'
   /** A refresh JWT whose user is inactive or gone. */
   | 'ERR_NO_ACTIVE_ACCOUNT'
+  /** Credentials over plain HTTP while `requireSecureTransport` is on. */
+  | 'ERR_INSECURE_TRANSPORT'
   /** A login at `maxSessionsPerUser` with `sessionLimitAction: 'refuse'`. */
   | 'ERR_SESSION_LIMIT'
   /** The session's last authentication is older than a route's `requireFreshAuth` allows. */
@@ -81,6 +83,7 @@ export const messages = {
   refreshInvalid: 'Token is invalid or expired',
   refreshBlacklisted: 'Token is blacklisted',
   noActiveAccount: 'No active account found for the given token.',
+  insecureTransport: 'Credentials must be sent over HTTPS.',
   sessionLimit: 'Too many active sessions: sign out on another device first.',
   reauthenticationRequired: 'This action needs a recent sign-in: sign in again and retry.',
 } as const;

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { MAX_USER_AGENT_LENGTH, storedUserAgent } from '../lib/stored-user-agent.js';
 import { pythonUtcString } from '../lib/time.js';
 import { type JwtClaims, JwtCodec, type JwtVerification } from '../tokens/jwt.js';
 import { hashData, isWellFormedToken, KEY_PREFIX_LENGTH, tokenGenerator } from '../tokens/opaque-token.js';
@@ -181,7 +182,7 @@ export class SessionManager<TUser = unknown> {
       isActive: true,
       lastOnline: created,
       lastIp: input.ip ?? '',
-      userAgent: input.userAgent ?? '',
+      userAgent: storedUserAgent(input.userAgent),
       detail: null,
       endReason: null,
       createdAt: created,
@@ -264,7 +265,7 @@ export class SessionManager<TUser = unknown> {
       keyPrefix: token.slice(0, KEY_PREFIX_LENGTH),
       lastOnline: new Date(now),
       lastIp: options.ip ?? old.lastIp,
-      userAgent: options.userAgent ?? old.userAgent,
+      userAgent: options.userAgent === undefined ? old.userAgent : storedUserAgent(options.userAgent),
       authenticatedAt: options.reauthenticated === true ? new Date(now) : old.authenticatedAt,
       refreshJti,
     });
@@ -511,7 +512,9 @@ export class SessionManager<TUser = unknown> {
   /** The checks shared by hits and misses once the session is known to be alive. */
   #accept(entry: CachedSession, facts: RequestFacts, scheme: Scheme, now: number): MaybePromise<AuthOutcome<TUser>> {
     if (!this.#isUserActive(entry.user)) return this.#fail('ERR_USER_INACTIVE', messages.userInactive);
-    if (entry.userAgent !== facts.userAgent && this.#userAgentChanged(entry.userAgent, facts.userAgent)) {
+    // Sessions keep the first MAX_USER_AGENT_LENGTH characters (SessionApi.facts cuts it already).
+    const userAgent = facts.userAgent.length > MAX_USER_AGENT_LENGTH ? storedUserAgent(facts.userAgent) : facts.userAgent;
+    if (entry.userAgent !== userAgent && this.#userAgentChanged(entry.userAgent, userAgent)) {
       return this.#suspend(entry, facts);
     }
     let current = entry;

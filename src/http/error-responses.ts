@@ -22,6 +22,7 @@ const STATUS: Readonly<Record<SessionErrorCode, number>> = {
   ERR_REFRESH_INVALID: 401,
   ERR_REFRESH_BLACKLISTED: 401,
   ERR_NO_ACTIVE_ACCOUNT: 401,
+  ERR_INSECURE_TRANSPORT: 403,
   ERR_SESSION_LIMIT: 403,
   ERR_REAUTHENTICATION_REQUIRED: 403,
   ERR_STORE_UNAVAILABLE: 503,
@@ -35,6 +36,7 @@ const BODY_CODES: Partial<Record<SessionErrorCode, string>> = {
   ERR_REFRESH_INVALID: 'token_not_valid',
   ERR_REFRESH_BLACKLISTED: 'token_not_valid',
   ERR_NO_ACTIVE_ACCOUNT: 'no_active_account',
+  ERR_INSECURE_TRANSPORT: 'insecure_transport',
   ERR_SESSION_LIMIT: 'session_limit',
   ERR_REAUTHENTICATION_REQUIRED: 'reauthentication_required',
 };

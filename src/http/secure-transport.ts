@@ -1,4 +1,4 @@
-import { SessionError, type SessionErrorCode } from '../core/errors.js';
+import { messages, SessionError, type SessionErrorCode } from '../core/errors.js';
 import type { ApiResponse } from './api-types.js';
 import { json } from './error-responses.js';
 
@@ -6,14 +6,10 @@ import { json } from './error-responses.js';
 export const INSECURE_TRANSPORT_CODE = 'insecure_transport';
 
 /** The detail of the refusal. */
-export const INSECURE_TRANSPORT_DETAIL = 'Credentials must be sent over HTTPS.';
+export const INSECURE_TRANSPORT_DETAIL = messages.insecureTransport;
 
-/**
- * The error code of an {@link InsecureTransportError}. Not yet a member of the core's
- * `SessionErrorCode` union, which this layer does not own: it is given as one here and
- * recognised by `SessionApi.error` before any code lookup.
- */
-export const ERR_INSECURE_TRANSPORT = 'ERR_INSECURE_TRANSPORT' as SessionErrorCode;
+/** The error code of an {@link InsecureTransportError}. */
+export const ERR_INSECURE_TRANSPORT: SessionErrorCode = 'ERR_INSECURE_TRANSPORT';
 
 /**
  * Credentials arrived over plain HTTP while `requireSecureTransport` is on. What

@@ -4,7 +4,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { AuthOutcome } from '../core/session-manager.js';
 import type { ApiRequest, ApiResponse } from '../http/api-types.js';
 import { json } from '../http/error-responses.js';
-import { MAX_BODY_BYTES, type SessionApi } from '../http/session-api.js';
+import { assertMaxAge, MAX_BODY_BYTES, type SessionApi } from '../http/session-api.js';
 import type { RegisteredUser } from '../index.js';
 import type { NilvaContext } from './nilva-context.js';
 import { readStream } from './read-stream.js';
@@ -32,6 +32,15 @@ export interface NilvaExpress<TUser = RegisteredUser> {
   /** Like `authenticate`, but anonymous requests get 401. */
   readonly requireAuth: RequestHandler;
   /**
+   * For sensitive routes: like `requireAuth`, and the session's last authentication must be at
+   * most `maxAgeSeconds` old, else 403 `reauthentication_required` (the client calls
+   * `POST P+reauthenticate` and retries).
+   *
+   * @example
+   * app.post('/account/email', nilva.requireFreshAuth(300), changeEmail);
+   */
+  requireFreshAuth(maxAgeSeconds: number): RequestHandler;
+  /**
    * `req.nilva` typed with this API's user, for applications that do not declare `Register`:
    * the context after `authenticate` or `requireAuth` ran, `undefined` for anonymous requests.
    */
@@ -49,7 +58,7 @@ export interface NilvaExpress<TUser = RegisteredUser> {
  */
 export function nilvaExpress<TUser extends RegisteredUser>(api: SessionApi<TUser>): NilvaExpress<TUser> {
   assertSessionApi('nilvaExpress(api)', api);
-  const auth = (required: boolean): RequestHandler => {
+  const auth = (required: boolean, maxAgeSeconds?: number): RequestHandler => {
     const finish = (req: Request, res: Response, next: NextFunction, outcome: AuthOutcome<TUser> | undefined): void => {
       if (outcome === undefined) {
         if (required) send(res, api.unauthenticated());
@@ -57,6 +66,11 @@ export function nilvaExpress<TUser extends RegisteredUser>(api: SessionApi<TUser
       } else if (!outcome.ok) {
         send(res, api.error(outcome.error));
       } else {
+        const stale = maxAgeSeconds === undefined ? undefined : api.requireFreshAuth(outcome, maxAgeSeconds);
+        if (stale !== undefined) {
+          send(res, stale);
+          return;
+        }
         req.nilva = outcome;
         next();
       }
@@ -100,6 +114,10 @@ export function nilvaExpress<TUser extends RegisteredUser>(api: SessionApi<TUser
     routes,
     authenticate: auth(false),
     requireAuth: auth(true),
+    requireFreshAuth: (maxAgeSeconds) => {
+      assertMaxAge(maxAgeSeconds);
+      return auth(true, maxAgeSeconds);
+    },
     // Only this API's middleware sets `req.nilva`, with a user of this API's type.
     context: (req) => req.nilva as NilvaContext<TUser> | undefined,
   };

@@ -2,7 +2,7 @@ import type { TLSSocket } from 'node:tls';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest, preHandlerHookHandler } from 'fastify';
 import type { AuthOutcome } from '../core/session-manager.js';
 import type { ApiRequest, ApiResponse } from '../http/api-types.js';
-import { MAX_BODY_BYTES, type SessionApi } from '../http/session-api.js';
+import { assertMaxAge, MAX_BODY_BYTES, type SessionApi } from '../http/session-api.js';
 import type { RegisteredUser } from '../index.js';
 import { assertKnownPluginOptions, fastifyPlugin } from './fastify-plugin-meta.js';
 import type { NilvaContext } from './nilva-context.js';
@@ -22,6 +22,12 @@ declare module 'fastify' {
     nilvaAuthenticate: preHandlerHookHandler;
     /** preHandler: like `nilvaAuthenticate`, but anonymous requests get 401. */
     nilvaRequireAuth: preHandlerHookHandler;
+    /**
+     * A preHandler for sensitive routes: like `nilvaRequireAuth`, and the session's last
+     * authentication must be at most `maxAgeSeconds` old, else 403 `reauthentication_required`
+     * (the client calls `POST P+reauthenticate` and retries).
+     */
+    nilvaRequireFreshAuth(maxAgeSeconds: number): preHandlerHookHandler;
   }
 }
 
@@ -73,7 +79,7 @@ const decorators: FastifyPluginAsync<NilvaFastifyOptions> = async (fastify, opti
 
   fastify.decorateRequest('nilva', null);
 
-  const guard = (required: boolean): preHandlerHookHandler => {
+  const guard = (required: boolean, maxAgeSeconds?: number): preHandlerHookHandler => {
     const finish = (
       request: FastifyRequest,
       reply: FastifyReply,
@@ -86,6 +92,11 @@ const decorators: FastifyPluginAsync<NilvaFastifyOptions> = async (fastify, opti
       } else if (!outcome.ok) {
         send(reply, api.error(outcome.error));
       } else {
+        const stale = maxAgeSeconds === undefined ? undefined : api.requireFreshAuth(outcome, maxAgeSeconds);
+        if (stale !== undefined) {
+          send(reply, stale);
+          return;
+        }
         request.nilva = outcome;
         done();
       }
@@ -98,6 +109,10 @@ const decorators: FastifyPluginAsync<NilvaFastifyOptions> = async (fastify, opti
   };
   fastify.decorate('nilvaAuthenticate', guard(false));
   fastify.decorate('nilvaRequireAuth', guard(true));
+  fastify.decorate('nilvaRequireFreshAuth', (maxAgeSeconds: number) => {
+    assertMaxAge(maxAgeSeconds);
+    return guard(true, maxAgeSeconds);
+  });
 };
 
 const routes: FastifyPluginAsync<NilvaFastifyRoutesOptions> = async (fastify, options) => {

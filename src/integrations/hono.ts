@@ -3,7 +3,7 @@ import { Hono } from 'hono';
 import type { AuthSuccess } from '../core/session-manager.js';
 import type { ApiRequest, ApiResponse } from '../http/api-types.js';
 import { json } from '../http/error-responses.js';
-import { MAX_BODY_BYTES, type SessionApi } from '../http/session-api.js';
+import { assertMaxAge, MAX_BODY_BYTES, type SessionApi } from '../http/session-api.js';
 import type { RegisteredUser } from '../index.js';
 import { assertKnownOptions, optionNames } from '../lib/option-names.js';
 import { nodeEncrypted, nodeRemoteAddress } from './hono-node.js';
@@ -57,6 +57,12 @@ export interface NilvaHono<TUser> {
   readonly authenticate: MiddlewareHandler<NilvaAuthenticatedEnv<TUser>>;
   /** Like `authenticate`, but anonymous requests get 401. */
   readonly requireAuth: MiddlewareHandler<NilvaRequiredEnv<TUser>>;
+  /**
+   * For sensitive routes: like `requireAuth`, and the session's last authentication must be at
+   * most `maxAgeSeconds` old, else 403 `reauthentication_required` (the client calls
+   * `POST P+reauthenticate` and retries).
+   */
+  requireFreshAuth(maxAgeSeconds: number): MiddlewareHandler<NilvaRequiredEnv<TUser>>;
 }
 
 function toResponse(response: ApiResponse): Response {
@@ -112,6 +118,20 @@ export function nilvaHono<TUser>(api: SessionApi<TUser>, options: NilvaHonoOptio
     return undefined;
   };
 
+  const requireFreshAuth = (maxAgeSeconds: number): MiddlewareHandler<NilvaRequiredEnv<TUser>> => {
+    assertMaxAge(maxAgeSeconds);
+    return async (c, next) => {
+      const outcome = await check(c);
+      if (outcome instanceof Response) return outcome;
+      if (outcome === undefined) return toResponse(api.unauthenticated());
+      const stale = api.requireFreshAuth(outcome, maxAgeSeconds);
+      if (stale !== undefined) return toResponse(stale);
+      c.set('nilva', outcome);
+      await next();
+      return undefined;
+    };
+  };
+
   const routes = new Hono();
   routes.all('/*', async (c, next) => {
     const url = new URL(c.req.url);
@@ -139,5 +159,5 @@ export function nilvaHono<TUser>(api: SessionApi<TUser>, options: NilvaHonoOptio
     return toResponse(response instanceof Promise ? await response : response);
   });
 
-  return { routes, authenticate, requireAuth };
+  return { routes, authenticate, requireAuth, requireFreshAuth };
 }

@@ -9,9 +9,15 @@ import { type NilvaVariables, nilvaHono } from 'nilva-session/hono';
 import type { SessionApi } from 'nilva-session/http';
 
 export const FRAMEWORKS = ['express', 'fastify', 'hono'] as const;
+
+/** How recent a sign-in `POST /api/sensitive` wants. */
+export const SENSITIVE_MAX_AGE_SECONDS = 60;
 export type Framework = (typeof FRAMEWORKS)[number];
 
-/** A running app: the contract at `/api/`, plus `GET /api/me` (required auth) and `GET /open` (optional auth). */
+/**
+ * A running app: the contract at `/api/`, plus `GET /api/me` (required auth), `GET /open` (optional
+ * auth) and `POST /api/sensitive` (a sign-in at most `SENSITIVE_MAX_AGE_SECONDS` old).
+ */
 export interface RunningApp {
   readonly url: string;
   close(): Promise<void>;
@@ -30,6 +36,9 @@ export async function startApp(framework: Framework, api: SessionApi<unknown>): 
       app.get('/open', nilva.authenticate, (req, res) => {
         res.json({ user: req.nilva?.user ?? null });
       });
+      app.post('/api/sensitive', nilva.requireFreshAuth(SENSITIVE_MAX_AGE_SECONDS), (req, res) => {
+        res.json({ session_id: req.nilva?.session.id });
+      });
       const server = app.listen(0, '0.0.0.0');
       await new Promise<void>((resolve) => server.once('listening', () => resolve()));
       return {
@@ -46,6 +55,9 @@ export async function startApp(framework: Framework, api: SessionApi<unknown>): 
         session_id: request.nilva?.session.id,
       }));
       app.get('/open', { preHandler: app.nilvaAuthenticate }, async (request) => ({ user: request.nilva?.user ?? null }));
+      app.post('/api/sensitive', { preHandler: app.nilvaRequireFreshAuth(SENSITIVE_MAX_AGE_SECONDS) }, async (request) => ({
+        session_id: request.nilva?.session.id,
+      }));
       await app.listen({ port: 0, host: '0.0.0.0' });
       return { url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`, close: () => app.close() };
     }
@@ -55,6 +67,9 @@ export async function startApp(framework: Framework, api: SessionApi<unknown>): 
       app.route('/api', nilva.routes);
       app.get('/api/me', nilva.requireAuth, (c) => c.json({ user: c.get('nilva').user, session_id: c.get('nilva').session.id }));
       app.get('/open', nilva.authenticate, (c) => c.json({ user: c.get('nilva')?.user ?? null }));
+      app.post('/api/sensitive', nilva.requireFreshAuth(SENSITIVE_MAX_AGE_SECONDS), (c) =>
+        c.json({ session_id: c.get('nilva').session.id }),
+      );
       const server = serve({ fetch: app.fetch, port: 0, hostname: '0.0.0.0' });
       await new Promise<void>((resolve) => server.once('listening', () => resolve()));
       return {
