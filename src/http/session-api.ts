@@ -365,7 +365,12 @@ export class SessionApi<TUser = unknown> {
     }
     let renewed: RenewedSession;
     try {
-      renewed = await this.manager.renewSession(auth.session.id, { reauthenticated: true, userId, ip: facts.ip, userAgent: facts.userAgent });
+      renewed = await this.manager.renewSession(auth.session.id, {
+        reauthenticated: true,
+        userId,
+        ip: facts.ip,
+        userAgent: facts.userAgent,
+      });
     } catch (error) {
       // Ended meanwhile (401), or the store failed (503).
       if (error instanceof SessionError) return this.error(error);
