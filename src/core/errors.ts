@@ -81,6 +81,7 @@ export const messages = {
   userSuspended: 'User is suspended.',
   tokenNoSession: 'Token contained no recognizable session identification',
   refreshInvalid: 'Token is invalid or expired',
+  tokenWrongType: 'Token has wrong type',
   refreshBlacklisted: 'Token is blacklisted',
   noActiveAccount: 'No active account found for the given token.',
   insecureTransport: 'Credentials must be sent over HTTPS.',

@@ -191,7 +191,8 @@ export class SessionManager<TUser = unknown> {
     });
     const refuseAtLimit = this.config.maxSessionsPerUser !== null && this.config.sessionLimitAction === 'refuse';
     if (this.config.maxSessionsPerUser !== null) await this.#enforceLimit(input.userId, now);
-    await this.#storeCall(() => this.#store.insert(session));
+    // The token goes along for a store that must keep it (Django coexistence); others ignore it.
+    await this.#storeCall(() => this.#store.insert(session, { token }));
     if (refuseAtLimit) await this.#refuseOverLimit(session, now);
     this.#emit({
       type: 'session_created',
@@ -270,7 +271,7 @@ export class SessionManager<TUser = unknown> {
       refreshJti,
     });
     // New first, then the old one ends: a failure in between leaves the user signed in.
-    await this.#storeCall(() => this.#store.insert(session));
+    await this.#storeCall(() => this.#store.insert(session, { token }));
     const ended = await this.#end([old.id], 'renewed', undefined);
     if (ended.length === 0) {
       // The old session ended meanwhile (a logout, a revoke-all): the renewal must not outlive it.
@@ -640,6 +641,9 @@ export class SessionManager<TUser = unknown> {
         return { ok: true, access: await jwt.issueAccess({ userId: row.userId, sessionId: row.id }) };
       }
       const next = JwtCodec.newJti(this.#now());
+      // A session without refresh_jti (its refresh tokens predate rotation: the Python
+      // original's, or issued while rotation was off) adopts this one; the store lets exactly
+      // one of concurrent adoptions through, as it does for rotations.
       const rotated = await this.#storeCall(() => this.#store.rotateRefreshJti(row.id, jti, next));
       // Lost a race with a concurrent refresh of the same token: refuse, without revoking.
       if (!rotated) return this.#fail('ERR_REFRESH_INVALID', messages.refreshInvalid);
@@ -674,7 +678,11 @@ export class SessionManager<TUser = unknown> {
   async #checkRefresh(jwt: JwtCodec, token: string): Promise<{ ok: true; row: SessionRecord; jti: string } | AuthFailure> {
     const invalid = () => this.#fail('ERR_REFRESH_INVALID', messages.refreshInvalid);
     const verified = await jwt.verify(token, 'refresh');
-    if (!verified.ok) return invalid();
+    // simplejwt names this one reason on the refresh route (an access token sent to it):
+    // `{"detail":"Token has wrong type","code":"token_not_valid"}`; every other one reads as
+    // `Token is invalid or expired`.
+    if (!verified.ok)
+      return verified.reason === 'Token has wrong type' ? this.#fail('ERR_REFRESH_INVALID', messages.tokenWrongType) : invalid();
     const sessionId = this.#sessionIdOf(verified.claims);
     if (sessionId === undefined || !UUID.test(sessionId)) return invalid();
     const row = await this.#storeCall(() => this.#store.findById(sessionId));

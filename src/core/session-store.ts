@@ -1,5 +1,11 @@
 import type { SessionEnd, SessionRecord, SessionRef, UserId } from './session.js';
 
+/** What {@link SessionStore.insert} is given besides the row: the raw token, never to be stored by default. */
+export interface InsertSecrets {
+  /** The session's raw opaque token, as handed to the client. */
+  readonly token: string;
+}
+
 /**
  * The persistence the core needs. Stores receive `now` from the core and never read the
  * clock themselves. Every method may reject; the core turns a rejection into
@@ -8,8 +14,13 @@ import type { SessionEnd, SessionRecord, SessionRef, UserId } from './session.js
  * A store must pass the conformance suite in `nilva-session/testing`.
  */
 export interface SessionStore {
-  /** Inserts a new session row. */
-  insert(session: SessionRecord): Promise<void>;
+  /**
+   * Inserts a new session row. `secrets.token` is the session's raw opaque token, which the
+   * core passes along and a store must ignore: only a store told to keep it may (the Kysely
+   * store's `djangoCoexistence`, which writes the Python original's raw `key` column so that
+   * the Django app can read sessions created here during a gradual move).
+   */
+  insert(session: SessionRecord, secrets?: InsertSecrets): Promise<void>;
   /** The session whose `key_hash` equals `keyHash`, active or not. */
   findByKeyHash(keyHash: string): Promise<SessionRecord | undefined>;
   /** The session with this id, active or not. `id` is a lowercase hyphenated UUID. */
@@ -47,8 +58,11 @@ export interface SessionStore {
   deleteExpired(options: { readonly before: Date; readonly inactiveBefore?: Date; readonly limit: number }): Promise<SessionRef[]>;
   /**
    * Refresh rotation: atomically replaces the session's `refresh_jti` with `newJti`, only where
-   * the session is active and its `refresh_jti` equals `presentedJti`. Returns whether it did.
-   * Two concurrent calls with the same `presentedJti` must not both succeed.
+   * the session is active and its `refresh_jti` equals `presentedJti` or is null. Null: the
+   * session's refresh tokens predate rotation (issued by the Python original, or while
+   * `rotateRefreshTokens` was off), so the first one presented is adopted. Returns whether it
+   * did. Two concurrent calls must not both succeed (whatever jtis they present, once the row
+   * holds a jti only that one matches).
    */
   rotateRefreshJti(id: string, presentedJti: string, newJti: string): Promise<boolean>;
   /**

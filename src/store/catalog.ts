@@ -48,6 +48,11 @@ export interface SessionTableFacts {
   readonly columns: ReadonlySet<string>;
   /** `user_id`'s type as the database names it (`bigint`, `text`, `varchar`, …); `undefined` without the column. */
   readonly userIdColumnType: string | undefined;
+  /**
+   * `id`'s type with its length where the database has one (`uuid`, `char(36)`, `char(32)`,
+   * `text`); `undefined` without the column.
+   */
+  readonly idColumnType: string | undefined;
   /** The migrations recorded for the table in `nilva_session_migrations`. */
   readonly applied: ReadonlySet<number>;
 }
@@ -59,7 +64,8 @@ export async function inspectSessionTable(db: Kysely<unknown>, dialect: SqlDiale
       ? sql<{ column_name: string; data_type: string }>`select column_name, data_type from information_schema.columns
           where table_schema = current_schema() and table_name = ${tableName}`
       : dialect === 'mysql'
-        ? sql<{ column_name: string; data_type: string }>`select column_name as column_name, data_type as data_type
+        ? sql<{ column_name: string; data_type: string; column_type: string }>`select column_name as column_name,
+            data_type as data_type, column_type as column_type
             from information_schema.columns where table_schema = database() and table_name = ${tableName}`
         : sql<{
             column_name: string;
@@ -68,6 +74,9 @@ export async function inspectSessionTable(db: Kysely<unknown>, dialect: SqlDiale
   const { rows } = await query.execute(db);
   const columns = new Set(rows.map((row) => String(row.column_name).toLowerCase()));
   const userId = rows.find((row) => String(row.column_name).toLowerCase() === 'user_id');
+  const id = rows.find((row) => String(row.column_name).toLowerCase() === 'id') as
+    | { data_type: string; column_type?: string | undefined }
+    | undefined;
   let applied = new Set<number>();
   if (rows.length > 0 && (await tableExists(db, dialect, MIGRATIONS_TABLE_NAME))) {
     const done = await sql<{ version: number | string }>`select version from ${sql.table(MIGRATIONS_TABLE_NAME)}
@@ -78,6 +87,7 @@ export async function inspectSessionTable(db: Kysely<unknown>, dialect: SqlDiale
     exists: rows.length > 0,
     columns,
     userIdColumnType: userId === undefined ? undefined : String(userId.data_type).toLowerCase(),
+    idColumnType: id === undefined ? undefined : String(id.column_type ?? id.data_type).toLowerCase(),
     applied,
   };
 }

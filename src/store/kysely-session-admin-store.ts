@@ -12,7 +12,7 @@ import type {
 } from '../core/session-admin-store.js';
 import { explainDriverError } from './driver-errors.js';
 import type { KyselySessionStoreOptions } from './kysely-session-store.js';
-import { normalizeUuid, RECORD_COLUMNS, REF_COLUMNS, type RowCodec, sortedIds, uniqueUuids } from './row-codec.js';
+import { normalizeUuid, RECORD_COLUMNS, REF_COLUMNS, type RowCodec, sortedIds } from './row-codec.js';
 import { resolveStoreOptions, type SessionDatabase, type SqlDialect, type UserIdType } from './session-table.js';
 import type { SessionTableGuard } from './session-table-check.js';
 
@@ -148,7 +148,7 @@ export class KyselySessionAdminStore<DB = SessionDatabase> implements SessionAdm
     if (segment.nulls) {
       // Only expire_at has NULLs: the "never expires" rows, in id order.
       query = query.where('expire_at', 'is', null);
-      if (segment.from !== undefined) query = query.where('id', cmp, segment.from.id);
+      if (segment.from !== undefined) query = query.where('id', cmp, c.id(segment.from.id) as string);
       query = query.orderBy('id', dir);
     } else {
       if (sort === 'expire_at') query = query.where('expire_at', 'is not', null);
@@ -156,7 +156,8 @@ export class KyselySessionAdminStore<DB = SessionDatabase> implements SessionAdm
       if (from !== undefined && from.value !== null) {
         const v = c.time(from.value);
         // `col >= v AND (col > v OR id > id0)`: the first term bounds the index range scan.
-        query = query.where((eb) => eb.and([eb(sort, descending ? '<=' : '>=', v), eb.or([eb(sort, cmp, v), eb('id', cmp, from.id)])]));
+        const id = c.id(from.id) as string; // the table's form (validKeyset checked it is a UUID)
+        query = query.where((eb) => eb.and([eb(sort, descending ? '<=' : '>=', v), eb.or([eb(sort, cmp, v), eb('id', cmp, id)])]));
       }
       query = query.orderBy(sort, dir).orderBy('id', dir);
     }
@@ -166,7 +167,7 @@ export class KyselySessionAdminStore<DB = SessionDatabase> implements SessionAdm
 
   async findById(id: string): Promise<SessionRecord | undefined> {
     const codec = await this.#table.codec();
-    const uuid = normalizeUuid(id);
+    const uuid = codec.id(id);
     if (uuid === undefined) return undefined;
     const row = await this.#db.selectFrom(this.tableName).select(RECORD_COLUMNS).where('id', '=', uuid).executeTakeFirst();
     return row === undefined ? undefined : codec.record(row);
@@ -174,7 +175,7 @@ export class KyselySessionAdminStore<DB = SessionDatabase> implements SessionAdm
 
   async update(id: string, changes: AdminSessionChanges): Promise<SessionRef | undefined> {
     const codec = await this.#table.codec();
-    const uuid = normalizeUuid(id);
+    const uuid = codec.id(id);
     if (uuid === undefined) return undefined;
     const set: { is_active?: boolean | number; detail?: string | null; end_reason?: string | null } = {};
     if (changes.isActive !== undefined) {
@@ -203,7 +204,7 @@ export class KyselySessionAdminStore<DB = SessionDatabase> implements SessionAdm
   }
 
   async delete(ids: readonly string[]): Promise<SessionRef[]> {
-    const uuids = sortedIds(uniqueUuids(ids));
+    const uuids = sortedIds((await this.#table.codec()).ids(ids));
     const refs: SessionRef[] = [];
     for (let i = 0; i < uuids.length; i += CHUNK) refs.push(...(await this.#delete(uuids.slice(i, i + CHUNK))));
     return refs;

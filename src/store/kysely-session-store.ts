@@ -1,8 +1,8 @@
 import { type ExpressionBuilder, type Kysely, sql } from 'kysely';
 import type { SessionEnd, SessionRecord, SessionRef, UserId } from '../core/session.js';
-import type { SessionStore } from '../core/session-store.js';
+import type { InsertSecrets, SessionStore } from '../core/session-store.js';
 import { explainDriverError } from './driver-errors.js';
-import { decodeBool, decodeTime, normalizeUuid, RECORD_COLUMNS, REF_COLUMNS, sortedIds, uniqueUuids } from './row-codec.js';
+import { decodeBool, decodeTime, normalizeUuid, RECORD_COLUMNS, REF_COLUMNS, sortedIds } from './row-codec.js';
 import { resolveStoreOptions, type SessionDatabase, type SqlDialect, type UserIdType } from './session-table.js';
 import type { SessionTableGuard } from './session-table-check.js';
 
@@ -30,6 +30,18 @@ export interface KyselySessionStoreOptions<DB> {
    * `ERR_STORE_NOT_READY` (see {@link KyselySessionStore.check}).
    */
   readonly userIdType?: UserIdType | undefined;
+  /**
+   * For the window of a gradual move from the Python original (PostgreSQL and MySQL/MariaDB),
+   * while its Django app still serves the same table: every session created here also gets
+   * the raw token in the original's `key` column, so the Django app accepts it too. The
+   * table must have been converted with `nilva-session migrate --from-django --coexistence`
+   * (its triggers fill `key_hash` for the rows Django inserts). Default `false`.
+   *
+   * The cost: raw tokens are at rest in the database again, for the new sessions too, until
+   * the move ends (`--end-coexistence`, then `--drop-raw-keys`). See
+   * docs/migrating-from-django.md.
+   */
+  readonly djangoCoexistence?: boolean | undefined;
 }
 
 type Db = Kysely<SessionDatabase>;
@@ -60,12 +72,26 @@ export class KyselySessionStore<DB = SessionDatabase> implements SessionStore {
   readonly dialect: SqlDialect;
   /** The session table's name. */
   readonly tableName: string;
+  /** Whether the store writes the raw `key` column (`djangoCoexistence`). */
+  readonly djangoCoexistence: boolean;
   readonly #db: Db;
   readonly #table: SessionTableGuard;
 
   /** @throws TypeError naming the option when an option is invalid */
   constructor(options: KyselySessionStoreOptions<DB>) {
-    const resolved = resolveStoreOptions('KyselySessionStore', options);
+    const coexistence = (options as { djangoCoexistence?: unknown } | null | undefined)?.djangoCoexistence ?? false;
+    if (typeof coexistence !== 'boolean') {
+      throw new TypeError(`nilva-session: option "djangoCoexistence" must be a boolean, got ${JSON.stringify(coexistence)}`);
+    }
+    const resolved = resolveStoreOptions('KyselySessionStore', options, ['djangoCoexistence'], coexistence);
+    if (coexistence && resolved.dialect === 'sqlite') {
+      // Django's SQLite rows keep naive text times and 32-hex ids that this store's text
+      // comparisons cannot share: a SQLite table is converted once, with the Django app stopped.
+      throw new TypeError(
+        'nilva-session: option "djangoCoexistence" is for PostgreSQL and MySQL/MariaDB; a SQLite table is converted once',
+      );
+    }
+    this.djangoCoexistence = coexistence;
     this.dialect = resolved.dialect;
     this.tableName = resolved.tableName;
     this.#db = resolved.db;
@@ -95,10 +121,18 @@ export class KyselySessionStore<DB = SessionDatabase> implements SessionStore {
     return explainDriverError(error, this.dialect, this.tableName);
   }
 
-  async insert(session: SessionRecord): Promise<void> {
-    const id = normalizeUuid(session.id);
-    if (id === undefined) throw new TypeError(`nilva-session: session id must be a UUID, got ${JSON.stringify(session.id)}`);
+  /**
+   * With `djangoCoexistence`, `secrets.token` is written to the raw `key` column (and required:
+   * without it the Django app could not read the row).
+   */
+  async insert(session: SessionRecord, secrets?: InsertSecrets): Promise<void> {
     const codec = await this.#table.codec();
+    const id = codec.id(session.id);
+    if (id === undefined) throw new TypeError(`nilva-session: session id must be a UUID, got ${JSON.stringify(session.id)}`);
+    const token = secrets?.token;
+    if (this.djangoCoexistence && typeof token !== 'string') {
+      throw new TypeError('nilva-session: with djangoCoexistence, insert needs the raw token (insert(session, { token }))');
+    }
     const userId = codec.userId(session.userId);
     if (userId === undefined) {
       throw new TypeError(`nilva-session: user id ${JSON.stringify(session.userId)} is not an integer (userIdType is 'integer')`);
@@ -107,24 +141,26 @@ export class KyselySessionStore<DB = SessionDatabase> implements SessionStore {
       throw new TypeError(`nilva-session: refreshJti must be null or a string of 1 to ${MAX_JTI_LENGTH} characters`);
     }
     const c = codec;
+    const row = {
+      id,
+      user_id: userId,
+      key_hash: session.keyHash,
+      key_prefix: session.keyPrefix,
+      expire_at: session.expireAt === null ? null : c.time(session.expireAt),
+      is_active: c.bool(session.isActive),
+      last_online: c.time(session.lastOnline),
+      last_ip: session.lastIp,
+      user_agent: session.userAgent,
+      detail: session.detail,
+      end_reason: session.endReason,
+      created_at: c.time(session.createdAt),
+      authenticated_at: c.time(session.authenticatedAt),
+      refresh_jti: session.refreshJti,
+    };
+    // `key` is the original's column, not part of SessionTable: written only during a Django coexistence.
     await this.#db
       .insertInto(this.tableName)
-      .values({
-        id,
-        user_id: userId,
-        key_hash: session.keyHash,
-        key_prefix: session.keyPrefix,
-        expire_at: session.expireAt === null ? null : c.time(session.expireAt),
-        is_active: c.bool(session.isActive),
-        last_online: c.time(session.lastOnline),
-        last_ip: session.lastIp,
-        user_agent: session.userAgent,
-        detail: session.detail,
-        end_reason: session.endReason,
-        created_at: c.time(session.createdAt),
-        authenticated_at: c.time(session.authenticatedAt),
-        refresh_jti: session.refreshJti,
-      })
+      .values(this.djangoCoexistence ? ({ ...row, key: token } as typeof row) : row)
       .execute();
   }
 
@@ -136,10 +172,11 @@ export class KyselySessionStore<DB = SessionDatabase> implements SessionStore {
   }
 
   async findById(id: string): Promise<SessionRecord | undefined> {
-    // A malformed id would make PostgreSQL's uuid cast fail; no row can have one anyway.
-    const uuid = normalizeUuid(id);
-    if (uuid === undefined) return undefined;
+    // A malformed id would make PostgreSQL's uuid cast fail; no row can have one anyway, so it
+    // is answered without I/O.
+    if (normalizeUuid(id) === undefined) return undefined;
     const codec = await this.#table.codec();
+    const uuid = codec.id(id) as string;
     const row = await this.#db.selectFrom(this.tableName).select(RECORD_COLUMNS).where('id', '=', uuid).executeTakeFirst();
     return row === undefined ? undefined : codec.record(row);
   }
@@ -162,17 +199,19 @@ export class KyselySessionStore<DB = SessionDatabase> implements SessionStore {
   }
 
   async updateLastIp(id: string, lastIp: string): Promise<void> {
-    const uuid = normalizeUuid(id);
-    if (uuid === undefined) return;
+    if (normalizeUuid(id) === undefined) return;
+    const uuid = (await this.#table.codec()).id(id) as string;
     await this.#db.updateTable(this.tableName).set({ last_ip: lastIp }).where('id', '=', uuid).execute();
   }
 
   async touch(entries: ReadonlyArray<{ readonly id: string; readonly lastOnline: Date }>): Promise<void> {
     // One value per session (the latest), in id order so that concurrent batches lock rows in
     // the same order.
+    if (!entries.some((entry) => normalizeUuid(entry.id) !== undefined)) return;
+    const codec = await this.#table.codec();
     const latest = new Map<string, number>();
     for (const entry of entries) {
-      const id = normalizeUuid(entry.id);
+      const id = codec.id(entry.id);
       const at = entry.lastOnline.getTime();
       if (id === undefined || Number.isNaN(at)) continue;
       const seen = latest.get(id);
@@ -227,9 +266,10 @@ export class KyselySessionStore<DB = SessionDatabase> implements SessionStore {
   }
 
   async deactivate(ids: readonly string[], end: SessionEnd, options?: { readonly userId?: UserId }): Promise<SessionRef[]> {
-    const uuids = uniqueUuids(ids);
-    if (uuids.length === 0) return [];
+    if (!ids.some((id) => normalizeUuid(id) !== undefined)) return [];
     const codec = await this.#table.codec();
+    const uuids = codec.ids(ids);
+    if (uuids.length === 0) return [];
     let userId: string | number | undefined;
     if (options?.userId !== undefined) {
       userId = codec.userId(options.userId);
@@ -247,7 +287,7 @@ export class KyselySessionStore<DB = SessionDatabase> implements SessionStore {
     const uid = codec.userId(userId);
     if (uid === undefined) return [];
     // A malformed exceptId names no session, so nothing is excepted.
-    const exceptId = options?.exceptId === undefined ? undefined : normalizeUuid(options.exceptId);
+    const exceptId = options?.exceptId === undefined ? undefined : codec.id(options.exceptId);
     return this.#deactivate({ ids: undefined, userId: uid, exceptId }, end);
   }
 
@@ -302,7 +342,7 @@ export class KyselySessionStore<DB = SessionDatabase> implements SessionStore {
         (row) =>
           decodeBool(row.is_active) &&
           (scope.userId === undefined || c.ref(row).userId === scope.userId) &&
-          row.id.toLowerCase() !== scope.exceptId,
+          row.id.toLowerCase() !== scope.exceptId?.toLowerCase(),
       );
       if (hits.length === 0) return [];
       await trx
@@ -320,10 +360,13 @@ export class KyselySessionStore<DB = SessionDatabase> implements SessionStore {
 
   /**
    * One conditional `UPDATE … SET refresh_jti = newJti WHERE id = … AND is_active AND
-   * refresh_jti = presentedJti` on every dialect. The database re-checks the condition on the
-   * row's latest version after taking its lock (PostgreSQL re-evaluates it after a concurrent
-   * update commits, InnoDB's UPDATE reads the latest committed row, SQLite serialises writes),
-   * so of concurrent calls presenting the same jti exactly one changes the row.
+   * (refresh_jti = presentedJti OR refresh_jti IS NULL)` on every dialect. The database
+   * re-checks the condition on the row's latest version after taking its lock (PostgreSQL
+   * re-evaluates it after a concurrent update commits, InnoDB's UPDATE reads the latest
+   * committed row, SQLite serialises writes), so of concurrent calls exactly one changes the
+   * row: the first sets a jti, which the others' `presentedJti` is not (a fresh `newJti` each),
+   * and the row is no longer null. Null is a session whose refresh tokens predate rotation (the
+   * Python original's, or issued while rotation was off): the first refresh adopts it.
    *
    * A malformed id, or a presented jti that is not a string, matches no session: `false`.
    *
@@ -331,15 +374,15 @@ export class KyselySessionStore<DB = SessionDatabase> implements SessionStore {
    */
   async rotateRefreshJti(id: string, presentedJti: string, newJti: string): Promise<boolean> {
     if (!isJti(newJti)) throw new TypeError(`nilva-session: newJti must be a string of 1 to ${MAX_JTI_LENGTH} characters`);
-    const uuid = normalizeUuid(id);
-    if (uuid === undefined || !isJti(presentedJti)) return false;
+    if (normalizeUuid(id) === undefined || !isJti(presentedJti)) return false;
     const codec = await this.#table.codec();
+    const uuid = codec.id(id) as string;
     const result = await this.#db
       .updateTable(this.tableName)
       .set({ refresh_jti: newJti })
       .where('id', '=', uuid)
       .where('is_active', '=', codec.bool(true))
-      .where('refresh_jti', '=', presentedJti)
+      .where((eb) => eb.or([eb('refresh_jti', '=', presentedJti), eb('refresh_jti', 'is', null)]))
       .executeTakeFirst();
     // mysql2 reports matched rows (its FOUND_ROWS flag), so a no-op rotation to the same jti
     // counts as done on every dialect.

@@ -11,16 +11,6 @@ export function normalizeUuid(id: unknown): string | undefined {
   return typeof id === 'string' && UUID.test(id) ? id.toLowerCase() : undefined;
 }
 
-/** The distinct well-formed ids of `ids`, lowercase; malformed ones are dropped (they name no row). */
-export function uniqueUuids(ids: readonly string[]): string[] {
-  const out = new Set<string>();
-  for (const id of ids) {
-    const uuid = normalizeUuid(id);
-    if (uuid !== undefined) out.add(uuid);
-  }
-  return [...out];
-}
-
 /** A sorted copy: rows are locked in id order so that concurrent writers cannot deadlock. */
 export function sortedIds(ids: readonly string[]): string[] {
   return [...ids].sort();
@@ -51,21 +41,71 @@ export const REF_COLUMNS = ['id', 'key_hash', 'user_id'] as const satisfies Read
 export type TimeParam = Date | string;
 
 /**
+ * How the table writes ids: `uuid`, the hyphenated form (PostgreSQL's `uuid`, `char(36)`, text),
+ * or `hex`, the 32 hexadecimal digits without hyphens that Django writes on MySQL. A table
+ * converted from the Python original for a coexistence window keeps `char(32)` ids, so that the
+ * Django app still finds its rows by id; the core always sees the hyphenated form.
+ */
+export type IdForm = 'uuid' | 'hex';
+
+const HEX_ID = /^[0-9a-f]{32}$/i;
+
+/** The hyphenated lowercase form of a 32-hex id (Django's `uuid.hex`), else `undefined`. */
+export function hyphenateHexId(id: string): string | undefined {
+  if (!HEX_ID.test(id)) return undefined;
+  const h = id.toLowerCase();
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+/**
  * Converts values between the core's types and what each driver takes and returns.
  * One instance per store; it holds no state beyond its two settings.
  */
 export class RowCodec {
   readonly #dialect: SqlDialect;
   readonly #userIdType: UserIdType;
+  readonly #idForm: IdForm;
 
   /** How `user_id` is stored. */
   get userIdType(): UserIdType {
     return this.#userIdType;
   }
 
-  constructor(dialect: SqlDialect, userIdType: UserIdType) {
+  /** How the table writes ids. */
+  get idForm(): IdForm {
+    return this.#idForm;
+  }
+
+  constructor(dialect: SqlDialect, userIdType: UserIdType, idForm: IdForm = 'uuid') {
     this.#dialect = dialect;
     this.#userIdType = userIdType;
+    this.#idForm = idForm;
+  }
+
+  /**
+   * A session id as a parameter, in the table's form, or `undefined` when it is not a UUID (no
+   * row can have it, and PostgreSQL's uuid cast would fail on it).
+   */
+  id(id: unknown): string | undefined {
+    const uuid = normalizeUuid(id);
+    if (uuid === undefined || this.#idForm === 'uuid') return uuid;
+    return uuid.replaceAll('-', '');
+  }
+
+  /** The distinct well-formed ids of `ids`, in the table's form; malformed ones are dropped. */
+  ids(ids: readonly string[]): string[] {
+    const out = new Set<string>();
+    for (const id of ids) {
+      const param = this.id(id);
+      if (param !== undefined) out.add(param);
+    }
+    return [...out];
+  }
+
+  /** An id read from the table, in the core's form (hyphenated, lowercase). */
+  decodeId(value: string): string {
+    if (this.#idForm === 'hex') return hyphenateHexId(value) ?? value.toLowerCase();
+    return value.toLowerCase();
   }
 
   /**
@@ -100,7 +140,7 @@ export class RowCodec {
   /** A full row as the core's record. */
   record(row: Pick<SessionTable, (typeof RECORD_COLUMNS)[number]>): SessionRecord {
     return {
-      id: row.id.toLowerCase(),
+      id: this.decodeId(row.id),
       userId: this.#decodeUserId(row.user_id),
       keyHash: row.key_hash,
       keyPrefix: row.key_prefix,
@@ -119,7 +159,7 @@ export class RowCodec {
 
   /** The identifying columns of a row as a {@link SessionRef}. */
   ref(row: Pick<SessionTable, (typeof REF_COLUMNS)[number]>): SessionRef {
-    return { id: row.id.toLowerCase(), keyHash: row.key_hash, userId: this.#decodeUserId(row.user_id) };
+    return { id: this.decodeId(row.id), keyHash: row.key_hash, userId: this.#decodeUserId(row.user_id) };
   }
 
   #decodeUserId(value: string | number | bigint): UserId {

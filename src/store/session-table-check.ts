@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import { SessionError } from '../core/errors.js';
 import { inspectSessionTable, type SessionTableFacts, userIdTypeOfColumn } from './catalog.js';
 import { COLUMNS_OF_QUERIES_NEED_MIGRATION, LATEST_MIGRATION, QUERIES_NEED_MIGRATION } from './migration-versions.js';
-import { RowCodec } from './row-codec.js';
+import { type IdForm, RowCodec } from './row-codec.js';
 import type { SqlDialect, UserIdType } from './session-table.js';
 
 const MIGRATE_HINT = 'run `nilva-session migrate` (or call migrateSessionStore) against this database';
@@ -56,6 +56,14 @@ export function verifySessionTable(
   return actual;
 }
 
+/**
+ * How the table writes ids: Django's 32-hex form when the table is a MySQL table converted from
+ * the Python original for coexistence (its `id` is still `char(32)`), else hyphenated UUIDs.
+ */
+export function idFormOfTable(dialect: SqlDialect, facts: Pick<SessionTableFacts, 'idColumnType'>): IdForm {
+  return dialect === 'mysql' && facts.idColumnType === 'char(32)' ? 'hex' : 'uuid';
+}
+
 function notReady(message: string): SessionError {
   return new SessionError('ERR_STORE_NOT_READY', `nilva-session: ${message}`);
 }
@@ -71,14 +79,17 @@ export class SessionTableGuard {
   readonly #dialect: SqlDialect;
   readonly #tableName: string;
   readonly #declared: UserIdType | undefined;
+  readonly #rawKeys: boolean;
   #codec: RowCodec | undefined;
   #pending: Promise<RowCodec> | undefined;
 
-  constructor(db: Kysely<unknown>, dialect: SqlDialect, tableName: string, declared: UserIdType | undefined) {
+  /** `rawKeys`: the store writes the original's raw `key` column too (Django coexistence). */
+  constructor(db: Kysely<unknown>, dialect: SqlDialect, tableName: string, declared: UserIdType | undefined, rawKeys = false) {
     this.#db = db;
     this.#dialect = dialect;
     this.#tableName = tableName;
     this.#declared = declared;
+    this.#rawKeys = rawKeys;
   }
 
   /** The `userIdType` in force: the declared one, or the table's once checked. */
@@ -103,7 +114,13 @@ export class SessionTableGuard {
   async #run(strict: boolean): Promise<RowCodec> {
     const facts = await inspectSessionTable(this.#db, this.#dialect, this.#tableName);
     const userIdType = verifySessionTable(facts, this.#tableName, this.#declared, strict);
-    this.#codec ??= new RowCodec(this.#dialect, userIdType);
+    if (this.#rawKeys && !facts.columns.has('key')) {
+      throw notReady(
+        `djangoCoexistence is on but the session table "${this.#tableName}" has no raw \`key\` column: ` +
+          'it was not converted from the Python original (`nilva-session migrate --from-django`), or its raw keys were dropped',
+      );
+    }
+    this.#codec ??= new RowCodec(this.#dialect, userIdType, idFormOfTable(this.#dialect, facts));
     return this.#codec;
   }
 }

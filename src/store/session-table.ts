@@ -106,11 +106,14 @@ export interface ResolvedStoreOptions {
  * The application's database type knows nothing of a table whose name is chosen at run time,
  * so the stores query it through the SessionDatabase view of the same instance.
  *
+ * `extra`: the names of the owner's own options (it validates their values itself);
+ * `rawKeys`: the table check also requires the original's raw `key` column.
+ *
  * @throws TypeError naming the option when an option is invalid
  */
-export function resolveStoreOptions(owner: string, options: unknown): ResolvedStoreOptions {
+export function resolveStoreOptions(owner: string, options: unknown, extra: readonly string[] = [], rawKeys = false): ResolvedStoreOptions {
   if (typeof options !== 'object' || options === null) throw new TypeError(`nilva-session: ${owner} needs an options object`);
-  assertKnownOptions(owner, options, STORE_OPTIONS);
+  assertKnownOptions(owner, options, [...STORE_OPTIONS, ...extra]);
   const o = options as { db?: unknown; dialect?: unknown; tableName?: unknown; userIdType?: unknown };
   const db = o.db as { selectFrom?: unknown } | null | undefined;
   if (typeof db !== 'object' || db === null || typeof db.selectFrom !== 'function') {
@@ -123,6 +126,6 @@ export function resolveStoreOptions(owner: string, options: unknown): ResolvedSt
     db: db as unknown as Kysely<SessionDatabase>,
     dialect,
     tableName,
-    table: new SessionTableGuard(db as unknown as Kysely<unknown>, dialect, tableName, userIdType),
+    table: new SessionTableGuard(db as unknown as Kysely<unknown>, dialect, tableName, userIdType, rawKeys),
   };
 }

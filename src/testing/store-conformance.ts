@@ -85,10 +85,11 @@ class Fixture {
     };
   }
 
-  /** Inserts a session built by {@link session} and returns it. */
+  /** Inserts a session built by {@link session} (with its raw token, as the core passes it) and returns it. */
   async insert(userId: UserId, fields: Partial<SessionRecord> = {}): Promise<SessionRecord> {
-    const session = this.session(userId, fields);
-    await this.store.insert(session);
+    const token = randomBytes(32).toString('hex');
+    const session = this.session(userId, { keyHash: sha256(token), keyPrefix: token.slice(0, 8), ...fields });
+    await this.store.insert(session, { token });
     return session;
   }
 
@@ -492,18 +493,46 @@ export function defineSessionStoreConformance(name: string, factory: SessionStor
         assert.equal((await f.get(session.id)).refreshJti, next);
       });
 
-      it('refuses an inactive session, a session without refreshJti, unknown and malformed ids', async (f) => {
+      it('refuses an inactive session (with or without refreshJti), unknown and malformed ids', async (f) => {
         const jti = randomBytes(16).toString('hex');
         const ended = await f.insert(f.user(), { refreshJti: jti, isActive: false, detail: 'Logged out.' });
-        const none = await f.insert(f.user(), { refreshJti: null });
+        const endedNone = await f.insert(f.user(), { refreshJti: null, isActive: false, detail: 'Logged out.' });
         assert.equal(await f.store.rotateRefreshJti(ended.id, jti, 'next'), false);
         assert.deepStrictEqual(await f.get(ended.id), ended);
-        assert.equal(await f.store.rotateRefreshJti(none.id, jti, 'next'), false);
-        assert.deepStrictEqual(await f.get(none.id), none);
+        assert.equal(await f.store.rotateRefreshJti(endedNone.id, jti, 'next'), false);
+        assert.deepStrictEqual(await f.get(endedNone.id), endedNone);
         assert.equal(await f.store.rotateRefreshJti(randomUUID(), jti, 'next'), false);
         for (const id of ['', 'not-a-uuid', "' or '1'='1", `${ended.id}0`]) {
           assert.equal(await f.store.rotateRefreshJti(id, jti, 'next'), false, `rotateRefreshJti(${JSON.stringify(id)})`);
         }
+      });
+
+      it('a session without refreshJti adopts the first jti presented; then only the new one rotates', async (f) => {
+        // Refresh tokens issued before rotation (the Python original's, or while it was off).
+        const [presented, next, other] = [
+          randomBytes(16).toString('hex'),
+          randomBytes(16).toString('hex'),
+          randomBytes(16).toString('hex'),
+        ];
+        const session = await f.insert(f.user(), { refreshJti: null });
+        assert.equal(await f.store.rotateRefreshJti(session.id, presented, next), true);
+        assert.deepStrictEqual(await f.get(session.id), { ...session, refreshJti: next });
+        assert.equal(await f.store.rotateRefreshJti(session.id, presented, other), false);
+        assert.equal(await f.store.rotateRefreshJti(session.id, other, other), false);
+        assert.equal((await f.get(session.id)).refreshJti, next);
+      });
+
+      it('of 20 concurrent adoptions of a session without refreshJti, exactly one succeeds', async (f) => {
+        const session = await f.insert(f.user(), { refreshJti: null });
+        // Half present the same pre-rotation jti, half others: one winner whatever they present.
+        const shared = randomBytes(16).toString('hex');
+        const calls = Array.from({ length: 20 }, (_, i) => ({
+          presented: i % 2 === 0 ? shared : randomBytes(16).toString('hex'),
+          next: randomBytes(16).toString('hex'),
+        }));
+        const results = await Promise.all(calls.map((c) => f.store.rotateRefreshJti(session.id, c.presented, c.next)));
+        assert.equal(results.filter(Boolean).length, 1, `succeeded: ${results.filter(Boolean).length}`);
+        assert.equal((await f.get(session.id)).refreshJti, calls[results.indexOf(true)]?.next);
       });
 
       it('of 20 concurrent rotations presenting the same jti, exactly one succeeds', async (f) => {

@@ -3,7 +3,7 @@
 // lookup after the real read returned, to put a revocation exactly between a cache miss's read
 // and its fill. Nothing is simulated: every row comes from the database.
 import type { SessionEnd, SessionRecord, SessionRef, UserId } from '../../src/core/session.js';
-import type { SessionStore } from '../../src/core/session-store.js';
+import type { InsertSecrets, SessionStore } from '../../src/core/session-store.js';
 
 /** A lookup held after its real read: the row it read, and the way to let it go on. */
 export interface HeldRead {
@@ -61,8 +61,8 @@ export class ObservedStore implements SessionStore {
     return this.inner.touch(entries);
   }
 
-  insert(session: SessionRecord): Promise<void> {
-    return this.inner.insert(session);
+  insert(session: SessionRecord, secrets?: InsertSecrets): Promise<void> {
+    return this.inner.insert(session, secrets);
   }
 
   listActive(userId: UserId, now: Date): Promise<SessionRecord[]> {
