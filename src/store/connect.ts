@@ -116,6 +116,13 @@ async function connectPostgres<DB>(url: string): Promise<DatabaseConnection<DB>>
   // An idle client losing its server emits 'error' on the pool, which would otherwise crash the
   // process. The next query fails instead, and the core answers 503.
   pool.on('error', () => undefined);
+  // That listener only covers idle clients: one checked out when its server goes away (a
+  // restart terminates every backend) emits 'error' on the client itself, often after its query
+  // was already rejected and before Kysely releases it, which crashed the process. Its query
+  // rejects anyway (a 503), and the pool drops a client that is no longer queryable on release.
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+  });
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   return { db, dialect: 'postgres', close: () => db.destroy() };
 }
