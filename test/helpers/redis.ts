@@ -149,48 +149,131 @@ export async function startPrivateRedis(options: { port?: number; running?: bool
   };
 }
 
-/** A TCP relay to a Redis port that a test can cut, to partition one client from Redis. */
+/** A TCP relay to a Redis port that a test can cut or partition, to cut one client off Redis. */
 export interface TcpProxy {
   readonly port: number;
   readonly url: string;
-  /** Drops every relayed connection and refuses new ones (they are closed at once). */
+  /** Drops every relayed connection and refuses new ones (they are closed at once): a clean close. */
   cut(): void;
   /** Relays new connections again. */
   restore(): void;
+  /**
+   * A silent partition, as a firewall dropping packets both ways makes one: nothing passes in
+   * either direction and no socket is closed, so neither side learns anything (half-open
+   * connections). New connections are accepted and then held, like a handshake that never
+   * reaches the server. As TCP retransmits, bytes sent meanwhile are not lost: they wait (in
+   * the kernel's buffers) and arrive once {@link TcpProxy.heal} is called, and a side that
+   * closed during the partition is closed on the other side then.
+   */
+  partition(): void;
+  /** Ends a partition: what waited flows, held connections reach the target. */
+  heal(): void;
+  /** Whether {@link TcpProxy.partition} is in force. */
+  readonly partitioned: boolean;
   close(): Promise<void>;
+}
+
+/** One relayed connection: the client's socket and the one to the target. */
+class Link {
+  readonly #incoming: Socket;
+  readonly #outgoing = new Socket();
+  readonly #targetPort: number;
+  /** Whether a partition is in force. */
+  readonly #partitioned: () => boolean;
+  readonly #onGone: (link: Link) => void;
+  #connecting = false;
+  #flowing = false;
+  /** A side closed during a partition: the other is closed when it heals. */
+  #closeOnHeal = false;
+  #gone = false;
+
+  constructor(incoming: Socket, targetPort: number, partitioned: () => boolean, onGone: (link: Link) => void) {
+    this.#incoming = incoming;
+    this.#targetPort = targetPort;
+    this.#partitioned = partitioned;
+    this.#onGone = onGone;
+    // Held until relayed: what the client writes waits in the kernel.
+    incoming.pause();
+    incoming.on('error', () => this.#closed()).on('close', () => this.#closed());
+    this.#outgoing.on('error', () => this.#closed()).on('close', () => this.#closed());
+  }
+
+  /** Relays both ways (connecting to the target first, if not yet). */
+  flow(): void {
+    if (this.#gone || this.#flowing) return;
+    if (this.#closeOnHeal) {
+      this.destroy();
+      return;
+    }
+    if (!this.#connecting) {
+      this.#connecting = true;
+      this.#outgoing.pause();
+      this.#outgoing.connect(this.#targetPort, '127.0.0.1', () => this.#pipe());
+      return;
+    }
+    if (this.#outgoing.readyState === 'open') this.#pipe();
+  }
+
+  #pipe(): void {
+    if (this.#gone || this.#flowing || this.#partitioned()) return;
+    this.#flowing = true;
+    // pipe() resumes the source: what waited is delivered first.
+    this.#incoming.pipe(this.#outgoing);
+    this.#outgoing.pipe(this.#incoming);
+  }
+
+  /** Stops relaying both ways, keeping both sockets open. */
+  hold(): void {
+    if (!this.#flowing) return;
+    this.#flowing = false;
+    this.#incoming.unpipe(this.#outgoing);
+    this.#outgoing.unpipe(this.#incoming);
+    this.#incoming.pause();
+    this.#outgoing.pause();
+  }
+
+  destroy(): void {
+    if (this.#gone) return;
+    this.#gone = true;
+    this.#incoming.destroy();
+    this.#outgoing.destroy();
+    this.#onGone(this);
+  }
+
+  #closed(): void {
+    if (this.#partitioned() && !this.#gone) {
+      // The close cannot cross the partition either.
+      this.#closeOnHeal = true;
+      return;
+    }
+    this.destroy();
+  }
 }
 
 /** Starts a {@link TcpProxy} in front of `127.0.0.1:targetPort`. */
 export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
-  const sockets = new Set<Socket>();
+  const links = new Set<Link>();
   let open = true;
+  let partitioned = false;
   const server: Server = createServer((incoming) => {
     if (!open) {
       incoming.destroy();
       return;
     }
-    const outgoing = new Socket();
-    sockets.add(incoming);
-    sockets.add(outgoing);
-    const drop = (): void => {
-      incoming.destroy();
-      outgoing.destroy();
-      sockets.delete(incoming);
-      sockets.delete(outgoing);
-    };
-    incoming.on('error', drop).on('close', drop);
-    outgoing.on('error', drop).on('close', drop);
-    outgoing.connect(targetPort, '127.0.0.1', () => {
-      incoming.pipe(outgoing);
-      outgoing.pipe(incoming);
-    });
+    const link = new Link(
+      incoming,
+      targetPort,
+      () => partitioned,
+      (l) => links.delete(l),
+    );
+    links.add(link);
+    if (!partitioned) link.flow();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
   if (address === null || typeof address === 'string') throw new Error('no port');
   const cutAll = (): void => {
-    for (const s of sockets) s.destroy();
-    sockets.clear();
+    for (const link of [...links]) link.destroy();
   };
   return {
     port: address.port,
@@ -202,8 +285,20 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     restore: () => {
       open = true;
     },
+    partition: () => {
+      partitioned = true;
+      for (const link of links) link.hold();
+    },
+    heal: () => {
+      partitioned = false;
+      for (const link of [...links]) link.flow();
+    },
+    get partitioned() {
+      return partitioned;
+    },
     close: () =>
       new Promise<void>((resolve) => {
+        partitioned = false;
         cutAll();
         server.close(() => resolve());
       }),

@@ -112,6 +112,11 @@ export interface ClusterOptions {
   readonly label: string;
   /** Default: the shared Redis. */
   readonly redisUrl?: string;
+  /**
+   * Where A and B each connect, when not both to `redisUrl` (which still names the server for
+   * the cleanup): B through a proxy the test can partition, say.
+   */
+  readonly instanceRedisUrls?: readonly [string, string];
   /** Frameworks of A and B; `null` for no HTTP. Default Express for A, Fastify for B. */
   readonly frameworks?: readonly [Framework, Framework] | null;
   /** Extra SessionManager options, for both instances. */
@@ -136,7 +141,8 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     for (const name of ['A', 'B'] as const) {
       const cacheLog = new RecordingLogger();
       const log = new RecordingLogger();
-      const cache = await createRedisSessionCache({ url: redisUrl, namespace, logger: cacheLog, ...options.cache });
+      const url = options.instanceRedisUrls?.[name === 'A' ? 0 : 1] ?? redisUrl;
+      const cache = await createRedisSessionCache({ url, namespace, logger: cacheLog, ...options.cache });
       closers.push(() => cache.close());
       const queries = countQueries(database);
       const store = new ObservedStore(queries.store);
