@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { type Kysely, sql } from 'kysely';
+import { SessionError } from '../core/errors.js';
 import { assertKnownOptions, optionNames } from '../lib/option-names.js';
 import { columnExists, inspectSessionTable, MIGRATIONS_TABLE_NAME, tableExists } from './catalog.js';
 import { withMigrationLock } from './migration-lock.js';
@@ -90,12 +91,19 @@ export async function migrateSessionStore<DB>(db: Kysely<DB>, options: MigrateSe
   const base = db as unknown as Kysely<unknown>;
   if (dialect === 'mysql') await assertMysqlUtc(base);
   return withMigrationLock(base, dialect, MIGRATIONS_TABLE_NAME, async (locked) => {
-    if (declared !== undefined) {
-      // An existing table keeps its user_id type: say so rather than leave the caller believing
-      // the type it asked for.
-      const facts = await inspectSessionTable(locked, dialect, tableName);
-      if (facts.exists) verifySessionTable(facts, tableName, declared, false, false);
+    const facts = await inspectSessionTable(locked, dialect, tableName);
+    if (facts.exists && facts.columns.has('key') && !facts.columns.has('key_hash')) {
+      // Migration 1 would find the table there and skip it, then record it as applied: the
+      // original's table must be converted, not migrated.
+      throw new SessionError(
+        'ERR_STORE_NOT_READY',
+        `nilva-session: the table "${tableName}" is the Python original's (a raw \`key\` column, no \`key_hash\`): ` +
+          'convert it with `nilva-session migrate --from-django` (or migrateFromDjango from nilva-session/kysely)',
+      );
     }
+    // An existing table keeps its user_id type: say so rather than leave the caller believing
+    // the type it asked for.
+    if (declared !== undefined && facts.exists) verifySessionTable(facts, tableName, declared, false, false);
     await createMigrationsTable(locked, dialect);
     const done = await sql<{ version: number | string }>`select version from ${sql.table(MIGRATIONS_TABLE_NAME)}
       where table_name = ${tableName}`.execute(locked);
@@ -130,7 +138,28 @@ export async function dropSessionStore<DB>(db: Kysely<DB>, options: DropSessionS
   }
 }
 
-async function createMigrationsTable(db: Kysely<unknown>, dialect: SqlDialect): Promise<void> {
+/**
+ * Records every migration as applied to `tableName`, for a table brought to the latest schema
+ * by other means (the conversion of the Python original's table); returns the names recorded
+ * by this call. Idempotent.
+ */
+export async function recordAllMigrations(db: Kysely<unknown>, dialect: SqlDialect, tableName: string): Promise<string[]> {
+  await createMigrationsTable(db, dialect);
+  const done = await sql<{ version: number | string }>`select version from ${sql.table(MIGRATIONS_TABLE_NAME)}
+    where table_name = ${tableName}`.execute(db);
+  const applied = new Set(done.rows.map((row) => Number(row.version)));
+  const names: string[] = [];
+  for (const migration of MIGRATIONS) {
+    if (applied.has(migration.version)) continue;
+    await sql`insert into ${sql.table(MIGRATIONS_TABLE_NAME)} (table_name, version, name)
+      values (${tableName}, ${migration.version}, ${migration.name})`.execute(db);
+    names.push(migration.name);
+  }
+  return names;
+}
+
+/** The bookkeeping table, unless it exists. */
+export async function createMigrationsTable(db: Kysely<unknown>, dialect: SqlDialect): Promise<void> {
   const appliedAt = dialect === 'postgres' ? 'timestamptz' : dialect === 'mysql' ? 'datetime' : 'text';
   await db.schema
     .createTable(MIGRATIONS_TABLE_NAME)
@@ -232,6 +261,16 @@ const ADMIN_INDEXES: ReadonlyArray<{ readonly suffix: string; readonly columns: 
   { suffix: 'expire_at_id_idx', columns: ['expire_at', 'id'] },
   { suffix: 'last_ip_idx', columns: ['last_ip'] },
 ];
+
+/**
+ * The indexes a table at the latest migration has, beyond its primary key and `key_hash`'s
+ * unique index, each created unless it exists: for a table built by other means (the
+ * conversion of the Python original's table).
+ */
+export async function createLatestIndexes(db: Kysely<unknown>, dialect: SqlDialect, tableName: string): Promise<void> {
+  // Migration 3 dropped migration 1's expire_at_idx for expire_at_id_idx.
+  await createIndexes(db, dialect, tableName, [...INDEXES.filter((index) => index.suffix !== 'expire_at_idx'), ...ADMIN_INDEXES]);
+}
 
 /** Drops the index unless it is gone already (MySQL has no DROP INDEX IF EXISTS). */
 async function dropIndex(db: Kysely<unknown>, dialect: SqlDialect, tableName: string, name: string): Promise<void> {
@@ -354,7 +393,7 @@ async function binaryCollation(db: Kysely<unknown>): Promise<string> {
  * mysql2 converts `Date` parameters and `DATETIME` results with its `timezone` option, whose
  * default is the process's local zone. The store needs UTC: check it once, where it is cheap.
  */
-async function assertMysqlUtc(db: Kysely<unknown>): Promise<void> {
+export async function assertMysqlUtc(db: Kysely<unknown>): Promise<void> {
   const probe = new Date(Date.UTC(2000, 0, 2, 3, 4, 5, 6));
   const { rows } = await sql<{ probe: string }>`select cast(${probe} as char) as probe`.execute(db);
   const seen = rows[0]?.probe;
