@@ -21,7 +21,12 @@ export function readBody(contentType: string | undefined, body: string | undefin
   if (body === undefined || body.length === 0) return { ok: true, fields: {} };
   if (type === 'application/x-www-form-urlencoded') {
     const fields: Record<string, string> = {};
-    for (const [k, v] of new URLSearchParams(body)) if (!(k in fields)) fields[k] = v;
+    // The first value of each name wins. Own keys only: `toString` or `constructor` is a field
+    // like any other (`in` sees Object.prototype's), and `__proto__` is defined, not assigned
+    // (which would set the prototype), as JSON.parse makes it an own key.
+    for (const [k, v] of new URLSearchParams(body)) {
+      if (!Object.hasOwn(fields, k)) Object.defineProperty(fields, k, { value: v, enumerable: true, writable: true, configurable: true });
+    }
     return { ok: true, fields };
   }
   if (type !== '' && type !== 'application/json' && !type.endsWith('+json')) {
