@@ -1,9 +1,10 @@
 // Writes bench/REPORT.md and bench/chart.svg from the measured results. Every figure comes from
 // results.json; the targets are judged here from those figures.
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type Framework, HTTP_CONFIG_INFO, type HttpConfig } from './http-configs.js';
 import type { BenchResults, HttpCell, HttpResults, MicroRow } from './results.js';
+import { soakSectionOf, withSoakSection } from './soak-report.js';
 import { formatCount, formatMs, formatNs, formatPercent, median } from './stats.js';
 
 const benchDir = fileURLToPath(new URL('.', import.meta.url));
@@ -552,10 +553,16 @@ export function renderReport(results: BenchResults): string {
   return `${lines.join('\n').trimEnd()}\n`;
 }
 
-/** Writes bench/REPORT.md and, with HTTP results, bench/chart.svg. Returns the files written. */
+/**
+ * Writes bench/REPORT.md and, with HTTP results, bench/chart.svg. Returns the files written. The
+ * "Soak" section (written by `npm run soak`, from figures this run does not have) is kept.
+ */
 export function writeReport(results: BenchResults): string[] {
   const written: string[] = [];
-  writeFileSync(`${benchDir}REPORT.md`, renderReport(results));
+  const file = `${benchDir}REPORT.md`;
+  const soak = existsSync(file) ? soakSectionOf(readFileSync(file, 'utf8')) : undefined;
+  const report = renderReport(results);
+  writeFileSync(file, soak === undefined ? report : withSoakSection(report, soak));
   written.push('bench/REPORT.md');
   if (results.http !== undefined) {
     writeFileSync(`${benchDir}chart.svg`, renderChart(results.http));
