@@ -5,15 +5,30 @@ import type { SessionRecord, UserId } from '../core/session.js';
 import type { SessionCache } from '../core/session-cache.js';
 import { SessionManager } from '../core/session-manager.js';
 import { connectDatabase } from '../store/connect.js';
+import { type DjangoConversionReport, migrateFromDjango } from '../store/django-conversion.js';
 import { KyselySessionStore } from '../store/kysely-session-store.js';
 import { migrateSessionStore } from '../store/migrations.js';
 import type { UserIdType } from '../store/session-table.js';
 import { userAgentData } from '../useragent/user-agent-data.js';
+import { parseDuration } from './parse-duration.js';
+import { createProgress } from './progress.js';
 
 const USAGE = `Usage: nilva-session <command> [options]
 
 Commands:
   migrate                      Create or upgrade the session table and its indexes (safe to run again).
+  migrate --from-django        Convert the Python original's user_session table in place, keeping every
+                               session (docs/migrating-from-django.md). Batched, resumable after an
+                               interruption (run it again), idempotent. With:
+    --dry-run                  print the plan and the sessions by state; change nothing
+    --expire-missing-after D   give the sessions without expiry one, D after the conversion starts
+                               (30d, 12h, 90m, 3600s); default: they keep never expiring, as the
+                               original promised
+    --coexistence              PostgreSQL, MySQL: the Django app keeps serving the same table (triggers
+                               fill this library's columns for its rows; MySQL ids keep Django's form)
+    --end-coexistence          the move is over: drop the coexistence triggers
+    --drop-raw-keys            drop the raw key column, once every row has its hash (no way back to
+                               the Django app afterwards)
   purge                        Delete expired sessions in batches (and, with --inactive-retention-days,
                                sessions ended longer ago than that). Active sessions are never touched.
   sessions list --user ID      The user's active, unexpired sessions, newest first (no tokens shown).
@@ -30,7 +45,7 @@ Options:
   --table NAME                  session table name (default: user_session)
   --user-id-type string|integer type of user_id when migrate creates the table (default: string);
                                other commands read it from the table (given, it must agree)
-  --batch-size N                rows deleted per statement by purge (default: 1000)
+  --batch-size N                rows per statement (purge) or per transaction (--from-django) (default: 1000)
   --inactive-retention-days N   purge also deletes sessions inactive for N days
   -h, --help                    show this help
 
@@ -71,6 +86,30 @@ function row(session: SessionRecord): string {
   ].join('  ');
 }
 
+/** What the conversion found and did, for people. */
+function conversionSummary(report: DjangoConversionReport, dialect: string): string {
+  const c = report.counts;
+  const lines = [
+    `${report.dryRun ? 'dry run (nothing changed): ' : ''}${report.tableName} on ${dialect}, ${report.state === 'original' ? "the Python original's table" : report.state}`,
+    `sessions: ${c.active} active, ${c.neverExpires} never-expires, ${c.expired} expired, ${c.suspended} suspended (${c.total} in all)`,
+    ...(report.keyLengths.length === 0
+      ? []
+      : [`raw keys by length: ${report.keyLengths.map((k) => `${k.length} characters: ${k.count}`).join(', ')}`]),
+    'plan:',
+    ...report.plan.map((step) => `  - ${step}`),
+  ];
+  if (report.keyLengths.length > 1) {
+    lines.push('note: the keys differ in length; tokenSize accepts one length: the other keys will be refused');
+  }
+  if (!report.dryRun) {
+    lines.push(
+      `converted ${report.converted} row(s); recorded ${report.applied.length === 0 ? 'no migration' : report.applied.join(', ')}; ` +
+        `coexistence triggers ${report.coexistence ? 'on' : 'off'}; raw keys ${report.rawKeys ? 'kept' : 'dropped'}`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
 async function run(argv: readonly string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: [...argv],
@@ -83,6 +122,12 @@ async function run(argv: readonly string[]): Promise<number> {
       'user-id-type': { type: 'string' },
       'batch-size': { type: 'string' },
       'inactive-retention-days': { type: 'string' },
+      'from-django': { type: 'boolean' },
+      'dry-run': { type: 'boolean' },
+      'expire-missing-after': { type: 'string' },
+      coexistence: { type: 'boolean' },
+      'end-coexistence': { type: 'boolean' },
+      'drop-raw-keys': { type: 'boolean' },
       user: { type: 'string' },
       session: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -110,12 +155,48 @@ async function run(argv: readonly string[]): Promise<number> {
     throw new UsageError('give either --user ID or --session ID');
   }
   const userId = sub === 'list' || values.user !== undefined ? userIdOf(values.user, userIdType) : undefined;
+  const fromDjango = values['from-django'] === true;
+  for (const name of ['dry-run', 'expire-missing-after', 'coexistence', 'end-coexistence', 'drop-raw-keys'] as const) {
+    if (values[name] !== undefined && !fromDjango) throw new UsageError(`--${name} goes with migrate --from-django`);
+  }
+  if (fromDjango && command !== 'migrate') throw new UsageError('--from-django goes with migrate');
+  const rawExpiry = values['expire-missing-after'];
+  const expireMissingAfterSeconds = rawExpiry === undefined ? undefined : parseDuration(rawExpiry);
+  if (rawExpiry !== undefined && expireMissingAfterSeconds === undefined) {
+    throw new UsageError(`--expire-missing-after must be a duration such as 30d, 12h, 90m or 3600s, got ${JSON.stringify(rawExpiry)}`);
+  }
+  if (values.coexistence === true && (values['drop-raw-keys'] === true || values['end-coexistence'] === true)) {
+    throw new UsageError('--coexistence goes with neither --end-coexistence nor --drop-raw-keys');
+  }
+  if (fromDjango && userIdType !== undefined)
+    throw new UsageError("--user-id-type does not go with --from-django: user_id keeps the original's type");
 
   const database = await connectDatabase(url);
   let cache: SessionCache | undefined;
   try {
     const table = tableName === undefined ? {} : { tableName };
     const idType = userIdType === undefined ? {} : { userIdType };
+    if (command === 'migrate' && fromDjango) {
+      const progress = createProgress(process.stderr, `converting ${tableName ?? 'user_session'}`);
+      let drawn = false;
+      const report = await migrateFromDjango(database.db, {
+        dialect: database.dialect,
+        ...table,
+        ...(batchSize === undefined ? {} : { batchSize }),
+        ...(expireMissingAfterSeconds === undefined ? {} : { expireMissingAfterSeconds }),
+        dryRun: values['dry-run'] === true,
+        coexistence: values.coexistence === true,
+        endCoexistence: values['end-coexistence'] === true,
+        dropRawKeys: values['drop-raw-keys'] === true,
+        onProgress: ({ done, total }) => {
+          drawn = true;
+          progress.update(done, total);
+        },
+      });
+      if (drawn) progress.finish();
+      process.stdout.write(conversionSummary(report, database.dialect));
+      return 0;
+    }
     if (command === 'migrate') {
       await migrateSessionStore(database.db, { dialect: database.dialect, ...idType, ...table });
       process.stdout.write(`migrated ${tableName ?? 'user_session'} on ${database.dialect}\n`);

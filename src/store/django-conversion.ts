@@ -766,7 +766,8 @@ async function finalise(db: Kysely<unknown>, o: Resolved, startedAt: Date): Prom
       where not exists (select 1 from ${into} as n where n.id = ${hyphenated})`.execute(conn);
     const expireAt = o.expireAfterMs === null ? null : new Date(startedAt.getTime() + o.expireAfterMs);
     await insertConverted(conn, o, missed, expireAt);
-    await sql`delete from ${into} where not exists (select 1 from ${t} as o where ${hyphenated} = ${into}.id)`.execute(conn);
+    // o.id = the copy's id without hyphens: the original's primary key answers each lookup.
+    await sql`delete from ${into} where not exists (select 1 from ${t} as o where o.id = replace(${into}.id, '-', ''))`.execute(conn);
     await sql`drop table ${t}`.execute(conn);
     await sql`alter table ${into} rename to ${t}`.execute(conn);
     await createLatestIndexes(conn, o.dialect, o.tableName);

@@ -177,9 +177,12 @@ function djangoTime(dialect: TestDialect, ms: number): string {
 
 /**
  * Inserts `count` sessions the way Django's ORM writes them (its column list, its id, time and
- * boolean forms), for users 1–3, from `seed`: the same seed gives the same rows.
+ * boolean forms), for the fixture's users 1–3 (inserted first), from `seed`: the same seed gives
+ * the same rows.
  */
 export async function insertGeneratedSessions(database: DjangoDatabase, count: number, seed: number): Promise<void> {
+  // The fixture's three users, for the foreign key.
+  await database.run(fixtureStatements(database.dialect, 'data').filter((statement) => /^INSERT INTO [`"]auth_user[`"]/.test(statement)));
   const random = generator(seed);
   const q = database.dialect === 'mysql' ? '`' : '"';
   const columns = ['id', 'key', 'expire_at', 'is_active', 'last_online', 'last_ip', 'user_agent', 'detail', 'created_at', 'user_id']
