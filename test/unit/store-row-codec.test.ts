@@ -157,3 +157,22 @@ describe('RowCodec', () => {
     expect(codec.ref({ id: '0f8fad5b-d9cb-469f-a165-70867728950e', key_hash: 'h', user_id: 42 }).userId).toBe('42');
   });
 });
+
+describe('RowCodec ids in Django’s 32-hex form (a MySQL table converted for coexistence)', () => {
+  const hex = new RowCodec('mysql', 'integer', 'hex');
+  const uuid = new RowCodec('mysql', 'integer');
+
+  test('parameters drop the hyphens; reads get them back, lowercase', () => {
+    expect(hex.id('46FCD802-F9C7-4094-B452-4517B84B2606')).toBe('46fcd802f9c74094b4524517b84b2606');
+    expect(hex.decodeId('46fcd802f9c74094b4524517b84b2606')).toBe('46fcd802-f9c7-4094-b452-4517b84b2606');
+    expect(uuid.id('46FCD802-F9C7-4094-B452-4517B84B2606')).toBe('46fcd802-f9c7-4094-b452-4517b84b2606');
+  });
+
+  test('malformed ids name no row, in either form; duplicates count once', () => {
+    expect(hex.id('46fcd802f9c74094b4524517b84b2606')).toBeUndefined();
+    expect(hex.id('not-a-uuid')).toBeUndefined();
+    expect(hex.ids(['46fcd802-f9c7-4094-b452-4517b84b2606', '46FCD802-F9C7-4094-B452-4517B84B2606', 'x'])).toEqual([
+      '46fcd802f9c74094b4524517b84b2606',
+    ]);
+  });
+});
