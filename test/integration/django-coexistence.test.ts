@@ -182,6 +182,43 @@ describe.each(['postgres', 'mysql'] as const)('coexistence with the Django app o
     await manager.close();
   });
 
+  test('rollback after a one-shot conversion, as the guide says: the Django app serves the table again', async () => {
+    django = await openDjangoDatabase(dialect);
+    await migrateFromDjango(django.db, { dialect });
+    const manager = new SessionManager({ store: new KyselySessionStore({ db: django.db, dialect }), logger: quiet });
+    const created = await manager.createSession({ userId: 1, ip: '10.0.0.1', userAgent: FIREFOX });
+    await manager.close();
+    // The guide's rollback: on MySQL, the ids back to Django's form first; then the triggers.
+    if (dialect === 'mysql') {
+      await django.run([
+        "UPDATE `user_session` SET `id` = REPLACE(`id`, '-', '')",
+        'ALTER TABLE `user_session` MODIFY `id` char(32) NOT NULL',
+      ]);
+    }
+    expect(await migrateFromDjango(django.db, { dialect, coexistence: true })).toMatchObject({ coexistence: true, rawKeys: true });
+    // Django's sign-in inserts again, and its lookups and saves by id find the converted rows.
+    const id = randomBytes(16).toString('hex');
+    const key = randomBytes(25).toString('hex');
+    const insertId =
+      dialect === 'mysql' ? id : `${id.slice(0, 8)}-${id.slice(8, 12)}-${id.slice(12, 16)}-${id.slice(16, 20)}-${id.slice(20)}`;
+    await django.run([
+      `INSERT INTO ${T} (${q('id')}, ${q('key')}, ${q('expire_at')}, ${q('is_active')}, ${q('last_online')}, ${q('last_ip')}, ${q('user_agent')}, ${q('detail')}, ${q('created_at')}, ${q('user_id')}) ` +
+        `VALUES ('${insertId}', '${key}', NULL, ${yes}, '2025-06-01 00:00:00', '10.0.0.1', 'curl/8.5.0', NULL, '2025-06-01 00:00:00', 1)`,
+    ]);
+    const converted = tokens.find((t) => t.expectedState === 'active') as (typeof tokens)[number];
+    const { rows } = await sql
+      .raw<{ n: number | string }>(
+        `SELECT COUNT(*) AS n FROM ${T} WHERE ${T}.${q('id')} = '${djangoId(converted.id)}' AND ${T}.${q('key')} = '${converted.key}'`,
+      )
+      .execute(django.db);
+    expect(Number(rows[0]?.n)).toBe(1);
+    // A session created here meanwhile has no raw key: that user signs in again on Django.
+    const { rows: mine } = await sql
+      .raw<{ key: string | null }>(`SELECT ${q('key')} AS ${q('key')} FROM ${T} WHERE ${T}.${q('id')} = '${djangoId(created.session.id)}'`)
+      .execute(django.db);
+    expect(mine).toEqual([{ key: null }]);
+  });
+
   if (dialect === 'mysql') {
     test('coexistence cannot start after a conversion that rewrote the ids (Django looks sessions up by 32-hex ids)', async () => {
       django = await openDjangoDatabase(dialect);
