@@ -17,7 +17,14 @@ export default {
   tsconfig: 'tsconfig.build.json',
   out: 'docs/api',
   readme: 'README.md',
-  projectDocuments: ['docs/contract.md', 'docs/design.md', 'docs/differences-from-python.md', 'CHANGELOG.md', 'CONTRIBUTING.md'],
+  projectDocuments: [
+    'docs/contract.md',
+    'docs/design.md',
+    'docs/differences-from-python.md',
+    'docs/migrating-from-django.md',
+    'CHANGELOG.md',
+    'CONTRIBUTING.md',
+  ],
   // Module pages are named by their import specifier (`nilva-session/kysely`), not by the file.
   plugin: ['./scripts/typedoc-module-names.mjs'],
   excludePrivate: true,

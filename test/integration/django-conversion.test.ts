@@ -198,6 +198,18 @@ describe.each(DIALECTS)('migrateFromDjango on %s', (dialect) => {
     await expect(migrateFromDjango(db, { dialect })).rejects.toThrow('the table "user_session" does not exist');
   });
 
+  test('the raw key column stays empty for sessions created here without djangoCoexistence', async () => {
+    django = await openDjangoDatabase(dialect);
+    await migrateFromDjango(django.db, { dialect });
+    const manager = new SessionManager({ store: new KyselySessionStore({ db: django.db, dialect }), logger: quiet });
+    const { token, session } = await manager.createSession({ userId: FIXTURE_USER_IDS.alice, ip: '10.0.0.1', userAgent: 'curl/8.5.0' });
+    await manager.close();
+    const { rows } = await sql<Record<string, unknown>>`select * from user_session where key_hash = ${session.keyHash}`.execute(django.db);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]?.key).toBeNull();
+    expect(JSON.stringify(rows)).not.toContain(token);
+  });
+
   test('a second run has nothing to do; the store lists and revokes converted sessions', async () => {
     django = await openDjangoDatabase(dialect);
     await migrateFromDjango(django.db, { dialect });
