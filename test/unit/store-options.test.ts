@@ -1,6 +1,7 @@
 import { Kysely, SqliteDialect } from 'kysely';
 import { describe, expect, test } from 'vitest';
 import { connectDatabase } from '../../src/store/connect.js';
+import { KyselySessionAdminStore } from '../../src/store/kysely-session-admin-store.js';
 import { KyselySessionStore } from '../../src/store/kysely-session-store.js';
 import { indexName } from '../../src/store/migrations.js';
 import type { SessionDatabase } from '../../src/store/session-table.js';
@@ -46,6 +47,20 @@ describe('KyselySessionStore options', () => {
   test('refuses an unknown dialect or user id type, naming the option', () => {
     expect(() => new KyselySessionStore({ db, dialect: 'mssql' as 'sqlite' })).toThrow(/option "dialect"/);
     expect(() => new KyselySessionStore({ db, dialect: 'sqlite', userIdType: 'number' as 'integer' })).toThrow(/option "userIdType"/);
+  });
+
+  test('djangoCoexistence is a boolean, for PostgreSQL and MySQL only; the admin store does not take it', () => {
+    expect(() => new KyselySessionStore({ db, dialect: 'postgres', djangoCoexistence: 'yes' as unknown as boolean })).toThrow(
+      /option "djangoCoexistence" must be a boolean/,
+    );
+    expect(() => new KyselySessionStore({ db, dialect: 'sqlite', djangoCoexistence: true })).toThrow(
+      /option "djangoCoexistence" is for PostgreSQL and MySQL\/MariaDB/,
+    );
+    expect(new KyselySessionStore({ db, dialect: 'mysql', djangoCoexistence: true }).djangoCoexistence).toBe(true);
+    expect(new KyselySessionStore({ db, dialect: 'mysql' }).djangoCoexistence).toBe(false);
+    expect(() => new KyselySessionAdminStore({ db, dialect: 'mysql', djangoCoexistence: true } as never)).toThrow(
+      /unknown option "djangoCoexistence" for KyselySessionAdminStore/,
+    );
   });
 
   test('refuses something that is not a Kysely instance as db', () => {
