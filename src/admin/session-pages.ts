@@ -247,8 +247,10 @@ export class SessionPages<TUser = unknown> {
       return this.#admin.handle(req, { layout: context, actor: auth.session.userId, now });
     }
 
-    // The devices pages.
-    const rest = path.slice(this.paths.devices.length);
+    // The devices pages: the devices path and below only (`/login/x` or `/logout/…` is no page,
+    // whatever its length).
+    const devices = this.paths.devices;
+    const rest = path === devices || path.startsWith(`${devices}/`) ? path.slice(devices.length) : undefined;
     if (rest === '' || rest === '/') {
       if (!get) return notAllowed(context, method);
       const sessions = await this.#manager.listSessions(auth.session.userId);

@@ -123,24 +123,31 @@ const routes: FastifyPluginAsync<NilvaFastifyRoutesOptions> = async (fastify, op
   // This plugin is encapsulated: the raw-body parsers and the error handler stay in it.
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser('*', { parseAs: 'string', bodyLimit: MAX_BODY_BYTES }, (_req, body, done) => done(null, body));
-  fastify.setErrorHandler((error: { statusCode?: number }, _request, reply) => {
+  // The full prefix of this context (outer prefixes included, `/v1/api`); the contract's paths
+  // are what follows it.
+  const mount = fastify.prefix.endsWith('/') ? fastify.prefix.slice(0, -1) : fastify.prefix;
+  const below = (url: string): string => {
+    const q = url.indexOf('?');
+    return (q === -1 ? url : url.slice(0, q)).slice(mount.length);
+  };
+  fastify.setErrorHandler((error: { statusCode?: number }, request, reply) => {
+    // The body is read before the route knows its path: below the prefix but not one of the
+    // API's paths, it is the framework's 404 whatever the body (as Express and Hono, which
+    // read no body there, answer), never a 413 of ours.
+    if (!api.owns(below(request.raw.url ?? '/'))) return reply.callNotFound();
     const status = error.statusCode === 413 ? 413 : 400;
-    void reply
+    return reply
       .code(status)
       .type('application/json')
       .send(JSON.stringify({ detail: status === 413 ? 'Request body too large.' : 'Could not read the request body.' }));
   });
-  // The full prefix of this context (outer prefixes included, `/v1/api`); the contract's paths
-  // are what follows it.
-  const mount = fastify.prefix.endsWith('/') ? fastify.prefix.slice(0, -1) : fastify.prefix;
   fastify.all('/*', (request, reply) => {
     const url = request.raw.url ?? '/';
     const q = url.indexOf('?');
-    const pathname = q === -1 ? url : url.slice(0, q);
     const apiRequest: ApiRequest = {
       ...facts(request),
       method: request.method,
-      path: pathname.slice(mount.length),
+      path: below(url),
       query: new URLSearchParams(q === -1 ? '' : url.slice(q + 1)),
       contentType: request.headers['content-type'],
       body: typeof request.body === 'string' ? request.body : undefined,
