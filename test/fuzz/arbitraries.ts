@@ -286,8 +286,12 @@ export const secret: fc.Arbitrary<Secret> = fc.oneof(
   },
 );
 
+/** `MATCHING_SCHEME`: the scheme the secret is meant for (Token for a token, Bearer for a JWT). */
+export const MATCHING_SCHEME = '<matching>';
+
 const scheme = fc.oneof(
-  { weight: 8, arbitrary: fc.constantFrom('Token', 'Bearer') },
+  { weight: 16, arbitrary: fc.constant(MATCHING_SCHEME) },
+  { weight: 4, arbitrary: fc.constantFrom('Token', 'Bearer') },
   fc.constantFrom('token', 'TOKEN', 'ToKeN', 'bearer', 'BEARER', 'Basic', 'Digest', 'JWT', ''),
   fc.string({ unit: headerChar, maxLength: 8 }),
 );
@@ -410,7 +414,7 @@ const fields = (names: readonly string[], maxLength: number) =>
     { maxLength },
   );
 
-export const bodySpec = (names: readonly string[]): fc.Arbitrary<BodySpec> =>
+export const bodySpec = (names: readonly string[], usual: 'json' | 'form'): fc.Arbitrary<BodySpec> =>
   fc.oneof(
     { weight: 3, arbitrary: fc.constant({ t: 'none' as const }) },
     {
@@ -418,7 +422,24 @@ export const bodySpec = (names: readonly string[]): fc.Arbitrary<BodySpec> =>
       arbitrary: fc.record({
         t: fc.constant('fields' as const),
         fields: fields(names, 5),
-        encoding: fc.constantFrom('json' as const, 'json' as const, 'form' as const),
+        encoding: fc.oneof({ weight: 2, arbitrary: fc.constant(usual) }, fc.constantFrom('json' as const, 'form' as const)),
+      }),
+    },
+    // What a client of the routes sends: credentials, right or wrong, or a refresh token.
+    {
+      weight: 8,
+      arbitrary: fc.record({
+        t: fc.constant('fields' as const),
+        fields: fc.oneof(
+          fc
+            .record({ user: fc.nat({ max: USER_COUNT - 1 }), right: fc.boolean() })
+            .map(({ user, right }) => [
+              ['username', { t: 'username' as const, user, pad: '' }] as const,
+              ['password', { t: 'password' as const, user, right }] as const,
+            ]),
+          secret.map((s) => [['refresh', { t: 'secret' as const, secret: s }] as const]),
+        ),
+        encoding: fc.oneof({ weight: 3, arbitrary: fc.constant(usual) }, fc.constantFrom('json' as const, 'form' as const)),
       }),
     },
     { weight: 2, arbitrary: anyJson.map((value) => ({ t: 'json' as const, value })) },
@@ -478,10 +499,14 @@ export const cookieSpec: fc.Arbitrary<CookieSpec> = fc.oneof(
     weight: 6,
     arbitrary: fc.record({
       t: fc.constant('session' as const),
-      name: fc.constantFrom('nilva_session', 'nilva_session', 'nilva_session', 'NILVA_SESSION', 'nilva_session2', 'sessionid'),
-      secret,
-      before: fc.constantFrom('', '', 'a=1; ', 'nilva_session=; ', 'nilva_session=x; ', '; '),
-      after: fc.constantFrom('', '', '; b=2', ';', '; nilva_session=other', 'x'),
+      name: fc.oneof(
+        { weight: 6, arbitrary: fc.constant('nilva_session') },
+        fc.constantFrom('NILVA_SESSION', 'nilva_session2', 'sessionid'),
+      ),
+      // Mostly a real token: the cookie carries nothing else.
+      secret: fc.oneof({ weight: 3, arbitrary: credRef.map((ref) => ({ t: 'token' as const, ref })) }, secret),
+      before: fc.oneof({ weight: 6, arbitrary: fc.constant('') }, fc.constantFrom('a=1; ', 'nilva_session=; ', 'nilva_session=x; ', '; ')),
+      after: fc.oneof({ weight: 6, arbitrary: fc.constant('') }, fc.constantFrom('; b=2', ';', '; nilva_session=other', 'x')),
     }),
   },
   { weight: 1, arbitrary: headerText(80).map((text) => ({ t: 'raw' as const, text })) },
@@ -627,27 +652,135 @@ const common = {
   sourceHost: fc.integer({ min: 1, max: 8 }),
 };
 
-/** A request to the API app: the contract's routes, the app's routes, and paths near them. */
-export const apiRequest: fc.Arbitrary<RequestSpec> = fc.record({
-  ...common,
-  path: apiPath,
-  method,
-  // Up to 25 values: the fuzz API allows 20 (maxTokenIds), so "too many" is reached.
-  query: query(API_QUERY_NAMES, 25),
-  body: bodySpec(['username', 'password', 'refresh']),
+/** Where a well-formed request goes: each of the library's routes, and the app's. */
+const wellFormedApiPath = fc
+  .constantFrom(...ROUTES.map((r) => `/api/${r}`), '/api/me', '/api/sensitive', '/open')
+  .map((path) => ({ t: 'raw' as const, path }));
+
+/** The body a client of the routes sends: credentials (right, wrong, another user's) or a refresh token. */
+const clientBody = (encoding: 'json' | 'form'): fc.Arbitrary<BodySpec> =>
+  fc.oneof(
+    fc.record({ user: fc.nat({ max: USER_COUNT - 1 }), right: fc.boolean() }).map(({ user, right }) => ({
+      t: 'fields' as const,
+      encoding,
+      fields: [
+        ['username', { t: 'username' as const, user, pad: '' }] as const,
+        ['password', { t: 'password' as const, user, right }] as const,
+      ],
+    })),
+    realSecret.map((s) => ({ t: 'fields' as const, encoding, fields: [['refresh', { t: 'secret' as const, secret: s }] as const] })),
+  );
+
+/** A real credential of any user, with the scheme it is meant for. */
+const realAuth: fc.Arbitrary<AuthSpec> = realSecret.map((s) => ({
+  t: 'header' as const,
+  scheme: MATCHING_SCHEME,
+  sep: ' ',
+  secret: s,
+  trailer: '',
+}));
+
+/**
+ * A request a real client could send: the route's own method, a live credential of one of the
+ * users, the session's User-Agent, a body of the right shape. Without these, the generated
+ * requests would rarely get past the first check and the routes' work (listing, ending
+ * sessions, refreshing) would go unfuzzed.
+ */
+const wellFormedApiRequest: fc.Arbitrary<RequestSpec> = fc.record({
+  userAgent: fc.constant({ t: 'session' as const }),
+  contentType: fc.constant({ t: 'match' as const }),
+  auth: fc.oneof({ weight: 6, arbitrary: realAuth }, authSpec),
+  sourceHost: fc.integer({ min: 1, max: 8 }),
+  path: wellFormedApiPath,
+  method: fc.record({ t: fc.constant('natural' as const), alt: fc.boolean() }),
+  query: fc.oneof(
+    { weight: 2, arbitrary: fc.constant({ t: 'none' as const }) },
+    fc
+      .array(
+        idItem.map((item) => ['token_id', { t: 'id' as const, item }] as const),
+        { minLength: 1, maxLength: 6 },
+      )
+      .map((params) => ({ t: 'params' as const, params })),
+    fc
+      .constantFrom('others', 'all')
+      .map((scope) => ({ t: 'params' as const, params: [['scope', { t: 'text' as const, text: scope }] as const] })),
+  ),
+  body: fc.oneof({ weight: 4, arbitrary: clientBody('json') }, clientBody('form'), fc.constant({ t: 'none' as const })),
   cookie: fc.constant({ t: 'none' as const }),
   origin: fc.constant({ t: 'none' as const }),
   secFetchSite: fc.constant(undefined),
 });
 
-/** A request to the pages app: the pages, their forms and cookie, and a few API routes. */
-export const pageRequest: fc.Arbitrary<RequestSpec> = fc.record({
-  ...common,
+/** A request to the API app: the contract's routes, the app's routes, and paths near them. */
+export const apiRequest: fc.Arbitrary<RequestSpec> = fc.oneof(
+  { weight: 2, arbitrary: wellFormedApiRequest },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      ...common,
+      path: apiPath,
+      method,
+      // Up to 25 values: the fuzz API allows 20 (maxTokenIds), so "too many" is reached.
+      query: query(API_QUERY_NAMES, 25),
+      body: bodySpec(['username', 'password', 'refresh'], 'json'),
+      cookie: fc.constant({ t: 'none' as const }),
+      origin: fc.constant({ t: 'none' as const }),
+      secFetchSite: fc.constant(undefined),
+    }),
+  },
+);
+
+const PAGE_FIELDS = ['username', 'password', 'next', 'session_id', 'action', 'id', 'confirm', 'user', 'is_active', 'detail', 'return_to'];
+
+/** What a browser on the pages sends: its cookie, the same origin, a form of the page. */
+const wellFormedPageRequest: fc.Arbitrary<RequestSpec> = fc.record({
+  userAgent: fc.constant({ t: 'session' as const }),
+  contentType: fc.constant({ t: 'match' as const }),
+  auth: fc.oneof({ weight: 8, arbitrary: fc.constant({ t: 'none' as const }) }, realAuth),
+  sourceHost: fc.integer({ min: 1, max: 8 }),
   path: pagePath,
-  method,
-  query: query(PAGE_QUERY_NAMES, 4),
-  body: bodySpec(['username', 'password', 'next', 'session_id', 'action', 'id', 'confirm', 'user', 'is_active', 'detail', 'return_to']),
-  cookie: cookieSpec,
-  origin: originSpec,
-  secFetchSite: fc.option(fc.constantFrom('same-origin', 'same-site', 'cross-site', 'none', 'x'), { nil: undefined, freq: 2 }),
+  method: fc.record({ t: fc.constant('natural' as const), alt: fc.boolean() }),
+  query: fc.oneof({ weight: 3, arbitrary: fc.constant({ t: 'none' as const }) }, query(PAGE_QUERY_NAMES, 3)),
+  body: fc.oneof(
+    { weight: 2, arbitrary: clientBody('form') },
+    {
+      weight: 3,
+      arbitrary: fc.record({ t: fc.constant('fields' as const), fields: fields(PAGE_FIELDS, 4), encoding: fc.constant('form' as const) }),
+    },
+  ),
+  cookie: fc.oneof(
+    {
+      weight: 6,
+      arbitrary: credRef.map((ref) => ({
+        t: 'session' as const,
+        name: 'nilva_session',
+        secret: { t: 'token' as const, ref },
+        before: '',
+        after: '',
+      })),
+    },
+    fc.constant({ t: 'none' as const }),
+  ),
+  origin: fc.constant({ t: 'same' as const }),
+  secFetchSite: fc.constantFrom(undefined, 'same-origin'),
 });
+
+/** A request to the pages app: the pages, their forms and cookie, and a few API routes. */
+export const pageRequest: fc.Arbitrary<RequestSpec> = fc.oneof(
+  { weight: 2, arbitrary: wellFormedPageRequest },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      ...common,
+      // Browsers send the cookie; an Authorization header now and then (the pages accept it too).
+      auth: fc.oneof({ weight: 5, arbitrary: fc.constant({ t: 'none' as const }) }, authSpec),
+      path: pagePath,
+      method,
+      query: query(PAGE_QUERY_NAMES, 4),
+      body: bodySpec(PAGE_FIELDS, 'form'),
+      cookie: cookieSpec,
+      origin: originSpec,
+      secFetchSite: fc.option(fc.constantFrom('same-origin', 'same-site', 'cross-site', 'none', 'x'), { nil: undefined, freq: 2 }),
+    }),
+  },
+);

@@ -6,14 +6,14 @@
 export const FUZZ_SEED = 20_260_311;
 
 /** Runs of the unit-level properties. */
-export const UNIT_RUNS = { header: 5000, body: 3000, fields: 3000, query: 400 } as const;
+export const UNIT_RUNS = { header: 10_000, body: 5000, fields: 5000, query: 800 } as const;
 
 /** Generated HTTP requests of each bounded run. */
 export const HTTP_RUNS = {
   /** The API on SQLite, per framework. */
-  api: 300,
+  api: 800,
   /** The API on PostgreSQL (one framework). */
-  apiPostgres: 200,
+  apiPostgres: 500,
   /** The pages on SQLite, per framework. */
-  pages: 150,
+  pages: 500,
 } as const;

@@ -112,6 +112,14 @@ export const APP_ROUTES: Readonly<Record<string, { readonly methods: Readonly<Re
   '/api/sensitive': { methods: { POST: { 200: 'always', ...AUTHENTICATION, 403: 'always' } } },
 };
 
+/**
+ * Fastify parses the body of the app's own routes (registered on the app, not in the library's
+ * plugin) with its default parsers before any preHandler: a media type it has no parser for is
+ * its 415, JSON it cannot parse its 400, past its 1 MiB limit its 413. The app's framework
+ * answers, not the library.
+ */
+const FASTIFY_APP_BODY: StatusTable = { 400: 'always', 413: 'always', 415: 'always' };
+
 /** A path that is neither: the framework's 404 (contract: "Any other path below P is not the library's"). */
 export const NOT_OURS: StatusTable = { 404: 'always' };
 
@@ -123,8 +131,11 @@ export const NOT_OURS: StatusTable = { 404: 'always' };
  */
 const PAGE_ANY: StatusTable = { 400: 'always', 401: 'always', 403: 'secureTransport', 413: 'always', 503: 'outage' };
 
-/** A page that needs a signed-in user: anonymous requests are sent to the sign-in form (303). */
-const SIGNED_IN_PAGE: StatusTable = { ...PAGE_ANY, 303: 'always', 405: 'always' };
+/**
+ * A page that needs a signed-in user: anonymous requests are sent to the sign-in form (303).
+ * A POST the cookie authenticates from another origin (`Sec-Fetch-Site`, else `Origin`) is a 403.
+ */
+const SIGNED_IN_PAGE: StatusTable = { ...PAGE_ANY, 303: 'always', 403: 'always', 405: 'always' };
 
 export interface PageContract {
   readonly methods: Readonly<Record<string, StatusTable>>;
@@ -194,10 +205,43 @@ export function apiRouteOf(below: string): string | undefined {
   return Object.hasOwn(API_ROUTES, name) ? name : undefined;
 }
 
+/**
+ * The path below the `/api` mount, as the framework routes it, or `undefined` when the path is
+ * not below it. Express's router matches a mount path case-insensitively (`/API/login` is
+ * below `app.use('/api', …)`); Fastify's and Hono's compare it exactly.
+ */
+export function belowApiMount(path: string, framework: string): string | undefined {
+  const prefix = path.slice(0, '/api/'.length);
+  if (prefix === '/api/' || (framework === 'express' && prefix.toLowerCase() === '/api/')) return path.slice('/api/'.length);
+  return undefined;
+}
+
+function isPercentDecodable(path: string): boolean {
+  try {
+    decodeURIComponent(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Fastify's router decodes the path before it picks a route, and answers a path that is not
+ * valid percent-encoding (`/api/%`) itself: 400 `FST_ERR_BAD_URL`. No route of the library or
+ * the app is reached, whatever the path would have named.
+ */
+const FASTIFY_BAD_URL = { tables: [{ 400: 'always' } as StatusTable], library: false, route: '(a path Fastify cannot decode)' };
+
 /** The documented answers of a request to the API app: the tables to merge, and who answers. */
-export function apiExpectation(path: string, method: string): { tables: StatusTable[]; library: boolean; route: string } {
-  if (path.startsWith('/api/')) {
-    const route = apiRouteOf(path.slice('/api/'.length));
+export function apiExpectation(
+  path: string,
+  method: string,
+  framework: string,
+): { tables: StatusTable[]; library: boolean; route: string } {
+  if (framework === 'fastify' && !isPercentDecodable(path)) return FASTIFY_BAD_URL;
+  const below = belowApiMount(path, framework);
+  if (below !== undefined) {
+    const route = apiRouteOf(below);
     if (route !== undefined) {
       const contract = API_ROUTES[route] as RouteContract;
       const own = contract.methods[method];
@@ -207,9 +251,15 @@ export function apiExpectation(path: string, method: string): { tables: StatusTa
     }
   }
   const app = APP_ROUTES[path];
+  // Express answers OPTIONS for every route of the app itself (200, the methods in the body).
+  if (app !== undefined && method === 'OPTIONS' && framework === 'express') {
+    return { tables: [{ 200: 'always' }], library: false, route: `${path} (Express's own OPTIONS)` };
+  }
   const table = app?.methods[method];
-  if (table !== undefined) return { tables: [table], library: true, route: path };
-  return { tables: [NOT_OURS], library: false, route: '(not ours)' };
+  if (table !== undefined) return { tables: framework === 'fastify' ? [table, FASTIFY_APP_BODY] : [table], library: true, route: path };
+  // Outside the library's plugin, Fastify's own 404 route parses the body first, as above.
+  const fastifyOwn = framework === 'fastify' && below === undefined;
+  return { tables: fastifyOwn ? [NOT_OURS, FASTIFY_APP_BODY] : [NOT_OURS], library: false, route: '(not ours)' };
 }
 
 /** The page a path belongs to, `undefined` when none. */
@@ -224,9 +274,14 @@ export function pageOf(path: string): string | undefined {
 }
 
 /** The documented answers of a request to a page (any other path is the API's or not ours). */
-export function pageExpectation(path: string, method: string): { tables: StatusTable[]; library: boolean; route: string } {
+export function pageExpectation(
+  path: string,
+  method: string,
+  framework: string,
+): { tables: StatusTable[]; library: boolean; route: string } {
+  if (framework === 'fastify' && !isPercentDecodable(path)) return FASTIFY_BAD_URL;
   const page = pageOf(path);
-  if (page === undefined) return apiExpectation(path, method);
+  if (page === undefined) return apiExpectation(path, method, framework);
   const contract = PAGES[page] as PageContract;
   return { tables: [contract.methods[method] ?? contract.otherMethods], library: true, route: page };
 }
