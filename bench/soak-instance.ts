@@ -62,6 +62,13 @@ async function main(): Promise<void> {
       globalThis.gc?.();
       const after = process.memoryUsage();
       const cpu = process.cpuUsage();
+      const localSize = cache.local.size;
+      let tierBytes: number | undefined;
+      if (message.dropTier === true) {
+        cache.local.clear();
+        globalThis.gc?.();
+        tierBytes = after.heapUsed - process.memoryUsage().heapUsed;
+      }
       tell({
         type: 'stats',
         id: message.id,
@@ -70,8 +77,9 @@ async function main(): Promise<void> {
         heapTotal: before.heapTotal,
         external: before.external,
         heapAfterGc: after.heapUsed,
-        localSize: cache.local.size,
+        localSize,
         localMax: LOCAL_MAX,
+        tierBytes,
         cpuUser: cpu.user,
         cpuSystem: cpu.system,
         warnings,

@@ -8,7 +8,9 @@ export interface InstanceSpec {
   readonly namespace: string;
 }
 
-export type SoakParentMessage = { readonly type: 'stats'; readonly id: number } | { readonly type: 'stop' };
+export type SoakParentMessage =
+  /** With `dropTier` (the last sample), the in-process tier is then cleared to weigh it. */
+  { readonly type: 'stats'; readonly id: number; readonly dropTier?: boolean } | { readonly type: 'stop' };
 
 /** One memory sample of an instance. */
 export interface InstanceStats {
@@ -25,6 +27,8 @@ export interface InstanceStats {
   /** CPU time of the process so far, in µs. */
   readonly cpuUser: number;
   readonly cpuSystem: number;
+  /** With `dropTier`: the heap a full GC frees once the in-process tier is cleared, in bytes. */
+  readonly tierBytes?: number | undefined;
   /** What the library logged, counted. */
   readonly warnings: number;
 }

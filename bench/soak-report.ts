@@ -75,6 +75,9 @@ export interface InstanceSummary {
   readonly heapFirst: number;
   readonly heapLast: number;
   readonly maxRss: number;
+  /** Heap freed by clearing the in-process tier at the end (undefined: not measured), and its entries then. */
+  readonly tierBytes: number | undefined;
+  readonly lastLocalSize: number;
   readonly maxLocalSize: number;
   readonly localMax: number;
   /** CPU seconds the instance used. */
@@ -95,6 +98,8 @@ export function summarizeInstance(name: string, samples: readonly SoakSample[], 
     heapFirst: samples[0]?.heapAfterGc ?? Number.NaN,
     heapLast: last?.heapAfterGc ?? Number.NaN,
     maxRss: Math.max(...samples.map((s) => s.rss)),
+    tierBytes: last?.tierBytes,
+    lastLocalSize: last?.localSize ?? 0,
     maxLocalSize: Math.max(...samples.map((s) => s.localSize)),
     localMax: last?.localMax ?? Number.NaN,
     cpuSeconds: last === undefined ? Number.NaN : (last.cpuUser + last.cpuSystem) / 1e6,
@@ -183,6 +188,7 @@ export function renderSoakSection(r: SoakResults): string {
         'heap slope, 2nd half',
         'heap slope, tier full',
         'heap after GC, first → last',
+        'of it the tier at the end',
         'max RSS',
         'in-process tier, max / bound',
         'CPU',
@@ -195,12 +201,21 @@ export function renderSoakSection(r: SoakResults): string {
           ? 'tier never full'
           : `${int(i.steadySlopeBytesPerMin)} bytes/min (from ${int(i.steadyFromSeconds)} s)`,
         `${mib(i.heapFirst)} → ${mib(i.heapLast)}`,
+        i.tierBytes === undefined
+          ? 'not measured'
+          : `${mib(i.tierBytes)} (${int(i.tierBytes / Math.max(1, i.lastLocalSize))} bytes × ${int(i.lastLocalSize)} entries); the rest grew ${mib(i.heapLast - i.tierBytes - i.heapFirst)}`,
         mib(i.maxRss),
         `${int(i.maxLocalSize)} / ${int(i.localMax)}`,
         `${int(i.cpuSeconds)} s (${pct(i.cpuSeconds / r.durationSeconds)} of a core)`,
         int(i.warnings),
       ]),
     ),
+    '',
+  );
+  lines.push(
+    'The tier at the end is the heap a full GC frees once the in-process tier is cleared, after the traffic stopped: what of the growth ' +
+      'the bounded tier explains. Entries in the tier count until they are evicted, expired or not (`localTtlSeconds` ends their use, ' +
+      'not their memory), so the tier grows until it reaches its bound and stays there.',
     '',
   );
   lines.push('Every 30 s (heap after GC; tier = entries in the in-process tier):', '');

@@ -34,9 +34,11 @@ const USAGE = `npm run soak -- --minutes N [flags]
   --seconds S          run for S seconds
   --rate R             new tokens per second to aim at (default 1e6 / run seconds: 1 M over the run)
   --concurrency C      journeys in flight at most (default 64)
-  --no-report          keep bench/REPORT.md as it is (bench/.out/soak.json is still written)`;
+  --no-report          keep bench/REPORT.md as it is (bench/.out/soak.json is still written)
+  --report-only        run nothing: write the Soak section from bench/.out/soak.json`;
 
 interface SoakOptions {
+  readonly reportOnly: boolean;
   readonly seconds: number;
   readonly rate: number;
   readonly concurrency: number;
@@ -48,6 +50,7 @@ function parseOptions(argv: readonly string[]): SoakOptions | 'help' {
   let rate: number | undefined;
   let concurrency = 64;
   let report = true;
+  let reportOnly = false;
   const number = (flag: string, value: string | undefined): number => {
     const n = Number(value);
     if (value === undefined || !Number.isFinite(n) || n <= 0) throw new Error(`${flag} needs a positive number, got ${String(value)}`);
@@ -61,10 +64,12 @@ function parseOptions(argv: readonly string[]): SoakOptions | 'help' {
     else if (flag === '--rate') rate = number(flag, argv[++i]);
     else if (flag === '--concurrency') concurrency = Math.ceil(number(flag, argv[++i]));
     else if (flag === '--no-report') report = false;
+    else if (flag === '--report-only') reportOnly = true;
     else throw new Error(`unknown flag ${String(flag)}`);
   }
+  if (reportOnly) return { reportOnly, seconds: 0, rate: 0, concurrency, report: true };
   if (seconds === undefined) throw new Error('say how long: --minutes N or --seconds S');
-  return { seconds, rate: rate ?? 1e6 / seconds, concurrency, report };
+  return { reportOnly, seconds, rate: rate ?? 1e6 / seconds, concurrency, report };
 }
 
 /** A running instance process. */
@@ -73,7 +78,7 @@ interface Instance {
   readonly port: number;
   readonly child: ChildProcess;
   readonly agent: Agent;
-  stats(): Promise<Extract<SoakInstanceMessage, { type: 'stats' }>>;
+  stats(dropTier?: boolean): Promise<Extract<SoakInstanceMessage, { type: 'stats' }>>;
   stop(): Promise<void>;
 }
 
@@ -98,7 +103,7 @@ function startInstance(spec: InstanceSpec, concurrency: number): Promise<Instanc
           port: message.port,
           child,
           agent: new Agent({ keepAlive: true, maxSockets: concurrency }),
-          stats: () =>
+          stats: (dropTier = false) =>
             new Promise((done, fail) => {
               const id = nextId++;
               const t = setTimeout(() => fail(new Error(`instance ${spec.name}: no stats within 30 s`)), 30_000);
@@ -107,7 +112,7 @@ function startInstance(spec: InstanceSpec, concurrency: number): Promise<Instanc
                 waiting.delete(id);
                 done(m);
               });
-              child.send({ type: 'stats', id } satisfies SoakParentMessage);
+              child.send({ type: 'stats', id, dropTier } satisfies SoakParentMessage);
             }),
           stop: () =>
             new Promise<void>((done) => {
@@ -312,6 +317,12 @@ async function main(): Promise<void> {
     return;
   }
   const log = (line: string) => process.stdout.write(`${line}\n`);
+  if (options.reportOnly) {
+    const results = JSON.parse(readFileSync(OUT_FILE, 'utf8')) as SoakResults;
+    writeFileSync(REPORT_FILE, withSoakSection(readFileSync(REPORT_FILE, 'utf8'), renderSoakSection(results)));
+    log(`wrote bench/REPORT.md (section "Soak") from ${OUT_FILE}`);
+    return;
+  }
   const machine = machineFacts();
   const startedAt = new Date().toISOString();
   const command = `npm run soak${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
@@ -336,10 +347,10 @@ async function main(): Promise<void> {
     const own0 = process.cpuUsage();
     const t0 = performance.now();
     const elapsed = () => (performance.now() - t0) / 1000;
-    const sample = async (): Promise<void> => {
+    const sample = async (dropTier = false): Promise<void> => {
       const at = elapsed();
       for (const instance of pair) {
-        const { type: _type, id: _id, ...stats } = await instance.stats();
+        const { type: _type, id: _id, ...stats } = await instance.stats(dropTier);
         samples[instance.name]?.push({ atSeconds: at, ...stats });
       }
     };
@@ -389,7 +400,8 @@ async function main(): Promise<void> {
     await Promise.all([...running]);
     await driver.settle();
     const durationSeconds = elapsed();
-    await sample();
+    // The last one also weighs the in-process tier, which it then clears: traffic has stopped.
+    await sample(true);
     progress.push({ atSeconds: durationSeconds, requests: driver.requests, tokens: driver.tokens, errors: driver.errorCount });
     line(durationSeconds);
     const cpu1 = cpuTimes();
