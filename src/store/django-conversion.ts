@@ -388,7 +388,7 @@ function plan(o: Resolved, table: TableState): string[] {
     steps.push("end_reason = 'user_agent_changed' for the suspended rows that carry the original's suspension sentence");
     steps.push(
       o.expireAfterMs === null
-        ? 'keep the sessions without expire_at never-expiring, as the original promised (expireMissingAfterSeconds changes that)'
+        ? 'keep the sessions without expire_at never-expiring, as the original promised (expireMissingAfterSeconds, --expire-missing-after, changes that)'
         : `give the active sessions without expire_at an expiry ${o.expireAfterMs / 1000} s after the conversion started`,
     );
     steps.push(`create the indexes and record migrations 1-${LATEST_MIGRATION} in ${MIGRATIONS_TABLE_NAME}`);
@@ -396,7 +396,8 @@ function plan(o: Resolved, table: TableState): string[] {
   if (table.state === 'converted' && o.coexistence && !table.triggers) steps.push('install the coexistence triggers');
   if (o.endCoexistence) steps.push(table.triggers ? 'drop the coexistence triggers' : 'no coexistence triggers to drop');
   if (o.dropRawKeys) steps.push('drop the raw key column once every row has its hash');
-  else if (table.columns.has('key')) steps.push('keep the raw key column (a return to the Django app needs it; dropRawKeys drops it)');
+  else if (table.columns.has('key'))
+    steps.push('keep the raw key column (a return to the Django app needs it; dropRawKeys, --drop-raw-keys, drops it)');
   return steps;
 }
 
