@@ -344,8 +344,20 @@ async function settleRefusal(reserved: readonly Reservation[]): Promise<Throttle
   return { retryAfterSeconds: Math.max(1, Math.ceil(ms / 1000)) };
 }
 
+/**
+ * Returns reserved points. A counter that is back at zero is deleted rather than kept until its
+ * window ends: otherwise every account and address that signs in successfully would hold a
+ * counter for an hour, and memory would grow with the sign-ins per hour. A failure counted
+ * between the reward and the delete is lost (one point, in a race); nothing else is.
+ */
 async function giveBack(reserved: readonly Reservation[]): Promise<void> {
-  await Promise.all(reserved.map((r) => ('failure' in r || !r.admitted || r.limiter === undefined ? undefined : r.limiter.reward(r.key))));
+  await Promise.all(
+    reserved.map(async (r) => {
+      if ('failure' in r || !r.admitted || r.limiter === undefined) return;
+      const after = await r.limiter.reward(r.key);
+      if (after.consumedPoints <= 0) await r.limiter.delete(r.key);
+    }),
+  );
 }
 
 function resolveLimit(name: LimitName, value: ThrottleLimit | false | undefined): ResolvedLimit | undefined {
