@@ -41,7 +41,10 @@ export interface RedisSessionCacheOptions {
   readonly tombstoneSeconds?: number | undefined;
   /** A command not answered within this many ms counts as failed (the read is a miss). Default 500. */
   readonly commandTimeoutMs?: number | undefined;
-  /** After a failed command, commands are not even tried for this many ms. Default 1000. */
+  /**
+   * After a failed command, commands are not even tried for this many ms, except invalidations
+   * (see {@link RedisSessionCache.invalidate}). Default 1000.
+   */
   readonly retryAfterMs?: number | undefined;
   /**
    * Invalidations that could not reach Redis are kept (up to this many sessions) and replayed
@@ -255,17 +258,23 @@ export class RedisSessionCache implements SessionCache {
 
   /**
    * Deletes these sessions' entries, leaves tombstones, and tells every process on the channel.
-   * When Redis cannot be reached the sessions are remembered and replayed once it can.
+   * Tried whenever the connection is up, even while other commands back off after a failure
+   * (`retryAfterMs`), so it waits at most `commandTimeoutMs`. When Redis cannot be reached the
+   * sessions are remembered and replayed once it can.
    */
   async invalidate(refs: readonly CacheRef[]): Promise<void> {
     if (refs.length === 0 || this.#closed) return;
     this.#epoch++;
     const valid = refs.filter((r) => UUID_RE.test(r.id) && HASH_RE.test(r.keyHash));
+    let failed = false;
     for (let i = 0; i < valid.length; i += CHUNK) {
       const chunk = valid.slice(i, i + CHUNK);
       try {
+        // After one chunk failed, the rest wait for the replay instead of a timeout each.
+        if (failed) throw UNAVAILABLE;
         await this.#invalidateNow(chunk);
       } catch {
+        failed = true;
         this.#remember(chunk);
       }
     }
@@ -376,19 +385,25 @@ export class RedisSessionCache implements SessionCache {
   // ---------------------------------------------------------------------------------------
   // Commands
 
-  async #eval(s: RedisScript, keys: readonly string[], args: readonly string[]): Promise<unknown> {
+  async #eval(s: RedisScript, keys: readonly string[], args: readonly string[], urgent = false): Promise<unknown> {
     const n = String(keys.length);
     try {
-      return await this.#command(['EVALSHA', s.sha1, n, ...keys, ...args]);
+      return await this.#command(['EVALSHA', s.sha1, n, ...keys, ...args], urgent);
     } catch (error) {
       // The script cache is empty after a restart or SCRIPT FLUSH: send the source once.
-      if (error instanceof Error && error.message.startsWith('NOSCRIPT')) return this.#command(['EVAL', s.source, n, ...keys, ...args]);
+      if (error instanceof Error && error.message.startsWith('NOSCRIPT')) {
+        return this.#command(['EVAL', s.source, n, ...keys, ...args], urgent);
+      }
       throw error;
     }
   }
 
-  async #command(args: string[]): Promise<unknown> {
-    if (this.#closed || !this.#client.isReady || performance.now() < this.#blockedUntil) throw UNAVAILABLE;
+  /**
+   * Sends a command, unless the connection is down or, for all but `urgent` ones, a command
+   * failed less than `retryAfterMs` ago (reads and fills then skip Redis instead of waiting).
+   */
+  async #command(args: string[], urgent = false): Promise<unknown> {
+    if (this.#closed || !this.#client.isReady || (!urgent && performance.now() < this.#blockedUntil)) throw UNAVAILABLE;
     let reply: unknown;
     try {
       reply = await withTimeout(this.#client.sendCommand(args), this.#commandTimeoutMs);
@@ -420,7 +435,12 @@ export class RedisSessionCache implements SessionCache {
   async #invalidateNow(refs: readonly CacheRef[]): Promise<void> {
     const keys: string[] = [];
     for (const ref of refs) keys.push(...(this.#keysOf(ref) as string[]));
-    await this.#eval(INVALIDATE_SCRIPT, keys, [this.#tombstoneMs, this.channel, encodeInvalidation({ type: 'invalidate', refs })]);
+    // Urgent: sent even while backing off from a failure. One slow command (a read that timed
+    // out while the process was starved of CPU) says little about the next, and a skipped
+    // invalidation lives only in this process's memory: if the process dies before replaying it,
+    // the session is served from Redis until its entry expires, although its revocation was
+    // answered. A revocation may wait commandTimeoutMs for it; reads never do.
+    await this.#eval(INVALIDATE_SCRIPT, keys, [this.#tombstoneMs, this.channel, encodeInvalidation({ type: 'invalidate', refs })], true);
   }
 
   #remember(refs: readonly CacheRef[]): void {
