@@ -1,5 +1,5 @@
 // The long fuzz run: the properties of the bounded fuzz tests (test/fuzz/), with as many
-// generated inputs as asked, against the real services (SQLite, PostgreSQL).
+// generated inputs as asked, against the real services (SQLite, PostgreSQL, MariaDB).
 //
 //   npm run fuzz -- --runs 20000              # 20000 generated HTTP requests, a random seed
 //   npm run fuzz -- --runs 20000 --seed 42    # the same requests again
@@ -45,14 +45,20 @@ function unit<Ts extends [unknown, ...unknown[]]>(name: string, property: fc.IPr
   };
 }
 
-function http(kind: 'api' | 'pages', dialect: TestDialect, framework: Framework, weight: number): Target {
+function http(
+  kind: 'api' | 'pages',
+  dialect: TestDialect,
+  framework: Framework,
+  weight: number,
+  variant: 'default' | 'strict' = 'default',
+): Target {
   return {
-    name: `${kind}:${dialect}:${framework}`,
+    name: `${kind}:${dialect}:${framework}${variant === 'strict' ? ':strict' : ''}`,
     weight,
     run: async (numRuns, seed, path) => {
       // Throttle: off for the API (many wrong passwords from one address would make every later
       // sign-in a 429; the throttle has its own tests), on for the pages, where 429 is allowed.
-      const world = await FuzzWorld.start({ dialect, framework, kind, throttle: kind === 'pages' });
+      const world = await FuzzWorld.start({ dialect, framework, kind, throttle: kind === 'pages', variant });
       try {
         const details = await fc.check(requestProperty(world), { numRuns, seed, ...(path === undefined ? {} : { path }) });
         return { details: details as fc.RunDetails<unknown>, requests: world.requests };
@@ -89,8 +95,11 @@ const TARGETS: readonly Target[] = [
   unit('unit:char-fields', charFieldsProperty),
   queryTarget,
   ...(['express', 'fastify', 'hono'] as const).map((framework) => http('api', 'sqlite', framework, 2)),
-  ...(['express', 'fastify', 'hono'] as const).map((framework) => http('api', 'postgres', framework, 1)),
+  // PostgreSQL with the options that change answers on (FuzzWorldOptions.variant).
+  ...(['express', 'fastify', 'hono'] as const).map((framework) => http('api', 'postgres', framework, 1, 'strict')),
+  http('api', 'mysql', 'hono', 1),
   ...(['express', 'fastify', 'hono'] as const).map((framework) => http('pages', 'sqlite', framework, 1)),
+  http('pages', 'postgres', 'fastify', 1, 'strict'),
 ];
 
 function parseArgs(argv: readonly string[]) {

@@ -19,7 +19,7 @@ const LEAKS: ReadonlyArray<readonly [string, RegExp]> = [
   ],
   [
     'a driver message',
-    /(?:SQLITE_[A-Z_]+|\bER_[A-Z_]{3,}|syntax error at or near|invalid input syntax for|invalid byte sequence|violates [\w ]*constraint|duplicate key|relation "|column "|ECONNREFUSED|ETIMEDOUT|ECONNRESET|better-sqlite3|\bkysely\b|value too long for type|out of range for type|Incorrect string value|Data too long|unterminated quoted|22P02|22021|23505|invalid UTF-8|\\u0000 cannot be converted)[^"<\n]{0,60}/gi,
+    /(?:SQLITE_[A-Z_]+|\bER_[A-Z_]{3,}|syntax error at or near|invalid input syntax for|invalid byte sequence|violates [\w ]*constraint|duplicate key|relation "|column "|ECONNREFUSED|ETIMEDOUT|ECONNRESET|better-sqlite3|\bkysely\b|value too long for type|out of range for type|Incorrect string value|Data too long|unterminated quoted|\bSQLSTATE\b|\bcode\W{1,3}(?:22P02|22021|23505|42P01|42703)\b|invalid UTF-8|\\u0000 cannot be converted)[^"<\n]{0,60}/gi,
   ],
 ];
 

@@ -55,6 +55,13 @@ export interface FuzzWorldOptions {
   readonly kind: 'api' | 'pages';
   /** The sign-in throttle (SessionApi's default is on). */
   readonly throttle: boolean;
+  /**
+   * `default`: the library's defaults. `strict`: the other side of the options that change
+   * answers: string user ids, refresh-token rotation, generic errors, the strict User-Agent
+   * policy, an idle timeout, and at most 5 sessions per user with `sessionLimitAction:
+   * 'refuse'` (so login and token may answer 403 session_limit).
+   */
+  readonly variant?: 'default' | 'strict' | undefined;
 }
 
 /** A request that broke a property, with everything needed to see why. */
@@ -98,16 +105,28 @@ export class FuzzWorld {
   ) {
     const enabled = new Set<StatusCondition>(['always']);
     if (options.throttle) enabled.add('throttle');
+    if (options.variant === 'strict') enabled.add('sessionLimitRefuse');
     this.#enabled = enabled;
   }
 
   static async start(options: FuzzWorldOptions): Promise<FuzzWorld> {
-    const database = await openTestDatabase(options.dialect, { userIdType: 'integer' });
+    const strict = options.variant === 'strict';
+    const userIdType = strict ? 'string' : 'integer';
+    const database = await openTestDatabase(options.dialect, { userIdType });
     const cache = new MemorySessionCache();
     const manager = new SessionManager<unknown>({
       store: database.store,
       cache,
-      jwt: { signingKey: SIGNING_KEY },
+      jwt: { signingKey: SIGNING_KEY, rotateRefreshTokens: strict },
+      ...(strict
+        ? {
+            genericErrors: true,
+            userAgentPolicy: 'strict' as const,
+            idleTimeoutSeconds: 3600,
+            maxSessionsPerUser: 5,
+            sessionLimitAction: 'refuse' as const,
+          }
+        : {}),
       loadUser: (id) => {
         const user = FUZZ_USERS.find((u) => u.id === Number(id));
         return user === undefined ? null : { id: user.id, username: user.username, isStaff: user.isStaff };
@@ -119,7 +138,7 @@ export class FuzzWorld {
       manager,
       verifyCredentials: (username, password) => {
         const user = FUZZ_USERS.find((u) => u.username === username);
-        return user !== undefined && user.password === password ? user.id : null;
+        return user !== undefined && user.password === password ? (strict ? String(user.id) : user.id) : null;
       },
       // The API world sends many wrong passwords from one address: with the throttle on, every
       // later sign-in would be a 429 and the routes behind it would go unfuzzed. The throttle
@@ -136,7 +155,7 @@ export class FuzzWorld {
         db: database.db,
         dialect: options.dialect,
         tableName: database.tableName,
-        userIdType: 'integer',
+        userIdType,
       });
       const pages = new SessionPages({
         api,
@@ -161,9 +180,14 @@ export class FuzzWorld {
     await this.database.close();
   }
 
+  /** A user id as the table stores it (a string under the strict variant). */
+  #stored(userId: number): number | string {
+    return this.options.variant === 'strict' ? String(userId) : userId;
+  }
+
   async #newSlot(user: number, slot: number): Promise<Slot> {
     const userId = (FUZZ_USERS[user] as { id: number }).id;
-    const input = { userId, ip: '127.0.0.1', userAgent: FIREFOX };
+    const input = { userId: this.#stored(userId), ip: '127.0.0.1', userAgent: FIREFOX };
     let created: Slot;
     if (slot === SLOTS - 1) {
       const { session, access, refresh } = await this.manager.createSessionWithTokens(input);
@@ -454,6 +478,11 @@ export class FuzzWorld {
 
   /** Records the sessions a generated sign-in created, so later answers are checked against them too. */
   async #learn(request: RawRequest, response: RawResponse): Promise<void> {
+    // The strict variant's session limit was reached (and answered): make room again.
+    if (response.status === 403 && response.text.includes('"session_limit"')) {
+      for (const [userId, extra] of this.#extra)
+        await this.manager.revokeSessions(this.#stored(userId), extra.splice(0, extra.length), 'logout');
+    }
     const found: Array<{ id?: string; token?: string; jwt?: string[] }> = [];
     if (response.status === 200 && (response.headers['content-type'] ?? '').startsWith('application/json')) {
       try {
@@ -502,8 +531,9 @@ export class FuzzWorld {
       extra.push(id);
       this.#extra.set(userId, extra);
       // Keep each user's list of sessions short (GET active, the devices page): end the oldest.
-      if (extra.length > 12) {
-        await this.manager.revokeSessions(userId, extra.splice(0, extra.length), 'logout');
+      // The strict variant's limit of 5 is reached now and then (the pool holds 3 sessions).
+      if (extra.length > (this.options.variant === 'strict' ? 2 : 12)) {
+        await this.manager.revokeSessions(this.#stored(userId), extra.splice(0, extra.length), 'logout');
       }
     }
     void request;
