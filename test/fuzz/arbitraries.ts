@@ -109,6 +109,10 @@ export type OriginSpec =
   | { readonly t: 'none' }
   | { readonly t: 'text'; readonly text: string };
 
+export type DuplicateSpec =
+  | { readonly t: 'none' }
+  | { readonly t: 'header'; readonly name: 'Authorization' | 'Cookie' | 'Content-Type' | 'User-Agent'; readonly secret: Secret };
+
 /** A whole generated request. */
 /** A path exactly as sent (percent-encoded by the generator where it means to be), or an admin session page. */
 export type PathSpec =
@@ -129,6 +133,8 @@ export interface RequestSpec {
   readonly secFetchSite: string | undefined;
   /** The client's source address, 127.0.0.x: the throttle counts per address. */
   readonly sourceHost: number;
+  /** A header sent twice (frameworks differ: Node keeps the first Authorization, fetch joins them). */
+  readonly duplicate: DuplicateSpec;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -645,7 +651,18 @@ const query = (names: readonly string[], maxParams: number): fc.Arbitrary<QueryS
     },
   );
 
+/** Mostly none; else a second header with a secret of its own (another user's, often). */
+const duplicateSpec: fc.Arbitrary<DuplicateSpec> = fc.oneof(
+  { weight: 12, arbitrary: fc.constant({ t: 'none' as const }) },
+  fc.record({
+    t: fc.constant('header' as const),
+    name: fc.constantFrom('Authorization' as const, 'Cookie' as const, 'Content-Type' as const, 'User-Agent' as const),
+    secret,
+  }),
+);
+
 const common = {
+  duplicate: duplicateSpec,
   userAgent: userAgentSpec,
   contentType: contentTypeSpec,
   auth: authSpec,
@@ -687,6 +704,7 @@ const realAuth: fc.Arbitrary<AuthSpec> = realSecret.map((s) => ({
  * sessions, refreshing) would go unfuzzed.
  */
 const wellFormedApiRequest: fc.Arbitrary<RequestSpec> = fc.record({
+  duplicate: fc.constant({ t: 'none' as const }),
   userAgent: fc.constant({ t: 'session' as const }),
   contentType: fc.constant({ t: 'match' as const }),
   auth: fc.oneof({ weight: 6, arbitrary: realAuth }, authSpec),
@@ -734,6 +752,7 @@ const PAGE_FIELDS = ['username', 'password', 'next', 'session_id', 'action', 'id
 
 /** What a browser on the pages sends: its cookie, the same origin, a form of the page. */
 const wellFormedPageRequest: fc.Arbitrary<RequestSpec> = fc.record({
+  duplicate: fc.constant({ t: 'none' as const }),
   userAgent: fc.constant({ t: 'session' as const }),
   contentType: fc.constant({ t: 'match' as const }),
   auth: fc.oneof({ weight: 8, arbitrary: fc.constant({ t: 'none' as const }) }, realAuth),

@@ -12,14 +12,14 @@ const LEAKS: ReadonlyArray<readonly [string, RegExp]> = [
   ['a stack frame', /\bat (?:async )?(?:[\w$.<>[\] ]{1,80} \()?(?:file:\/\/|node:|\/|[A-Za-z]:\\)[^\s)"<]{0,200}:\d+:\d+/g],
   ['a stack frame', /(?:^|\n|\\n)\s+at [\w$.<>]+[^\n"<]{0,80}/g],
   ['a file path', /(?:file:\/\/|node:internal|node_modules\/|\/(?:work|home|root|usr|tmp|opt|var|srv|app)\/)[\w./@+-]{0,200}/g],
-  ['an error name', /\b[A-Z]?[A-Za-z]*Error: [^"<\n]{0,60}/g],
+  ['an error name', /\b[A-Z]?[A-Za-z]*Error: [^"<\n\\]{0,60}/g],
   [
     'SQL',
-    /\b(?:select\s+[\w*"`,. ()]{1,80}\s+from\b|insert\s+into\b|update\s+[\w"`.]{1,80}\s+set\b|delete\s+from\b|returning\s+[\w"`,* ]+)[^"<\n]{0,60}/gi,
+    /\b(?:select\s+[\w*"`,. ()]{1,80}\s+from\b|insert\s+into\b|update\s+[\w"`.]{1,80}\s+set\b|delete\s+from\b|returning\s+[\w"`,* ]+)[^"<\n\\]{0,60}/gi,
   ],
   [
     'a driver message',
-    /(?:SQLITE_[A-Z_]+|\bER_[A-Z_]{3,}|syntax error at or near|invalid input syntax for|invalid byte sequence|violates [\w ]*constraint|duplicate key|relation "|column "|ECONNREFUSED|ETIMEDOUT|ECONNRESET|better-sqlite3|\bkysely\b|value too long for type|out of range for type|Incorrect string value|Data too long|unterminated quoted|\bSQLSTATE\b|\bcode\W{1,3}(?:22P02|22021|23505|42P01|42703)\b|invalid UTF-8|\\u0000 cannot be converted)[^"<\n]{0,60}/gi,
+    /(?:SQLITE_[A-Z_]+|\bER_[A-Z_]{3,}|syntax error at or near|invalid input syntax for|invalid byte sequence|violates [\w ]*constraint|duplicate key|relation "|column "|ECONNREFUSED|ETIMEDOUT|ECONNRESET|better-sqlite3|\bkysely\b|value too long for type|out of range for type|Incorrect string value|Data too long|unterminated quoted|\bSQLSTATE\b|\bcode\W{1,3}(?:22P02|22021|23505|42P01|42703)\b|invalid UTF-8|\\u0000 cannot be converted)[^"<\n\\]{0,60}/gi,
   ],
 ];
 

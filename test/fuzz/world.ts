@@ -419,6 +419,13 @@ export class FuzzWorld {
     else if (origin.t === 'other') header('Origin', 'https://evil.example');
     else if (origin.t === 'text') header('Origin', origin.text);
     if (spec.secFetchSite !== undefined) header('Sec-Fetch-Site', spec.secFetchSite);
+    const duplicate = spec.duplicate;
+    if (duplicate.t === 'header') {
+      const value = this.#secret(duplicate.secret);
+      if (duplicate.name === 'Authorization') header('Authorization', `${value.includes('.') ? 'Bearer' : 'Token'} ${value}`);
+      else if (duplicate.name === 'Cookie') header('Cookie', `nilva_session=${value}`);
+      else header(duplicate.name, value);
+    }
     const { body, type } = this.#body(spec.body);
     if (spec.contentType.t === 'match' && type !== undefined) header('Content-Type', type);
     else if (spec.contentType.t === 'value') header('Content-Type', spec.contentType.value);
