@@ -716,12 +716,15 @@ export class SessionManager<TUser = unknown> {
   }
 
   /**
-   * Ends the given sessions of `userId`; ids of other users' sessions, unknown ids and
-   * sessions already ended are ignored. Returns how many were ended.
+   * Ends the given sessions of `userId`; ids of other users' sessions and unknown ids are
+   * ignored. Returns how many were ended. Those of them already ended have their cache entries
+   * cleared again, here and in every other process (see {@link revokeSession}).
    */
   async revokeSessions(userId: UserId, sessionIds: readonly string[], reason: SessionEndReason = 'revoked_by_user'): Promise<number> {
     if (sessionIds.length === 0) return 0;
-    return (await this.#end(sessionIds, reason, userId)).length;
+    const ended = await this.#end(sessionIds, reason, userId);
+    await this.#clearEnded(sessionIds, userId, ended);
+    return ended.length;
   }
 
   /**
@@ -729,14 +732,31 @@ export class SessionManager<TUser = unknown> {
    * already ended has its cache entries cleared again, here and in every other process.
    */
   async revokeSession(sessionId: string, reason: SessionEndReason = 'logout'): Promise<boolean> {
-    if ((await this.#end([sessionId], reason, undefined)).length > 0) return true;
-    if (this.#cache === undefined) return false;
-    // An earlier invalidation may have been lost (the session ended by a process without the
-    // cache, or by one cut off from Redis that then exited): revoking again is how that is
-    // repaired, so it must reach the caches even though the row no longer changes.
-    const row = await this.#storeCall(() => this.#store.findById(sessionId));
-    if (row !== undefined && !row.isActive) await this.#invalidate([{ id: row.id, keyHash: row.keyHash, userId: row.userId }]);
+    const ended = await this.#end([sessionId], reason, undefined);
+    if (ended.length > 0) return true;
+    await this.#clearEnded([sessionId], undefined, ended);
     return false;
+  }
+
+  /**
+   * Clears from every cache the sessions of `ids` (of `userId`, when given) that a revocation
+   * found ended already. An earlier invalidation may have been lost: the session was ended by a
+   * process without the cache, by one cut off from Redis that then exited, or by one killed
+   * between its database write and its invalidation. Revoking again is how that is repaired,
+   * so an answered revocation is never undone by an earlier crash: it must reach the caches
+   * even though the rows no longer change. One lookup per such id.
+   */
+  async #clearEnded(ids: readonly string[], userId: UserId | undefined, changed: readonly SessionRef[]): Promise<void> {
+    if (this.#cache === undefined) return;
+    const done = new Set(changed.map((ref) => ref.id));
+    const refs: SessionRef[] = [];
+    for (const id of new Set(ids)) {
+      if (done.has(id)) continue;
+      const row = await this.#storeCall(() => this.#store.findById(id));
+      if (row === undefined || row.isActive || (userId !== undefined && String(row.userId) !== String(userId))) continue;
+      refs.push({ id: row.id, keyHash: row.keyHash, userId: row.userId });
+    }
+    await this.#invalidate(refs);
   }
 
   /** Ends every active session of the user, except `exceptId`. Returns how many were ended. */

@@ -1,15 +1,27 @@
-// A logout acknowledged just after one Redis command of the process timed out must not be undone
-// by a crash of that process. Found by test/integration/crash-consistency.test.ts on two busy
-// cores: a Redis read that timed out (the process starved for 500 ms) made the cache skip every
-// command for the next second (its circuit breaker), invalidations included; those were kept in
-// memory for a replay, the logout was answered 204, the process was SIGKILLed before the replay,
-// and every process started later accepted the logged-out token from Redis (until the entry's
-// TTL, 15 minutes by default). An invalidation is now always sent while the connection is up.
+// An acknowledged revocation must not be undone through Redis by a crash. Two ways it was, both
+// found by test/integration/crash-consistency.test.ts (SIGKILLs on two busy cores), each with its
+// regression test here:
+//
+// 1. A Redis read that timed out (the process starved for 500 ms) made the cache skip every
+//    command for the next second (its circuit breaker), invalidations included; those were kept
+//    in memory for a replay, the logout was answered 204, the process was SIGKILLed before the
+//    replay, and every process started later accepted the logged-out token from Redis (until the
+//    entry's TTL, 15 minutes by default). An invalidation is now always sent while the
+//    connection is up.
+// 2. A process killed between a revocation's database write and its invalidation leaves the
+//    session in Redis although its row is inactive. Revoking it again is the repair (the client
+//    got no answer, so it retries), but only `logout` cleared the caches of a session found
+//    ended already: `DELETE active?token_id=…` answered 204 and left it served from Redis. Both
+//    clear it now.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, expect, test } from 'vitest';
+import { createRedisSessionCache } from '../../src/cache/create-redis-session-cache.js';
+import { sessionEnd } from '../../src/core/end-details.js';
+import { SessionManager } from '../../src/core/session-manager.js';
 import { bundleCrashWorker, type CrashWorker, startCrashWorker } from '../helpers/crash-cluster.js';
 import { openTestDatabase, TEST_DATABASE_URLS, type TestDatabase } from '../helpers/databases.js';
 import { type PrivateRedis, rawClient, startPrivateRedis, uniqueNamespace } from '../helpers/redis.js';
+import { FACTS, propagation, SIGNING_KEY, startCluster } from '../helpers/two-instances.js';
 
 const FIREFOX = 'Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0';
 
@@ -81,4 +93,35 @@ test('a logout answered while the cache was backing off from a Redis timeout is 
   expect((await cachedKeys()).filter((key) => !key.includes('tombstone'))).toEqual([]);
   await client.close();
   expect(unexpectedExits).toEqual([]);
+});
+
+test('DELETE active?token_id= of a session a killed process had ended (row written, Redis not) clears it from Redis and every process', async () => {
+  const cluster = await startCluster({ label: 'crash-redis-invalidation' });
+  const processes: Array<{ close(): Promise<void> }> = [];
+  try {
+    const user = cluster.newUser();
+    const victim = await cluster.newSession(user);
+    const other = await cluster.newSession(user);
+    // Warm in Redis and on both instances.
+    for (const instance of [cluster.a, cluster.b]) expect((await instance.get(victim.tokenHeader)).status).toBe(200);
+    // What a process SIGKILLed between the two steps of a revocation leaves: the row ended, the
+    // caches not told.
+    expect(await cluster.database.store.deactivate([victim.sessionId], sessionEnd('revoked_by_user'))).toHaveLength(1);
+
+    const answer = await cluster.a.request('DELETE', `/api/active?token_id=${victim.sessionId}`, { authorization: other.tokenHeader });
+    expect(answer.status).toBe(204);
+    await propagation(cluster.b, victim.sessionId);
+    for (const instance of [cluster.a, cluster.b]) expect((await instance.get(victim.tokenHeader)).status).toBe(401);
+    // And a process started now, which asks Redis first.
+    const cache = await createRedisSessionCache({ url: cluster.redisUrl, namespace: cluster.namespace });
+    processes.push(cache);
+    const later = new SessionManager({ store: cluster.database.store, cache, jwt: { signingKey: SIGNING_KEY } });
+    expect(await later.authenticate(victim.tokenHeader, FACTS)).toMatchObject({ ok: false, error: { code: 'ERR_SESSION_SUSPENDED' } });
+    expect(await later.authenticate(victim.bearerHeader, FACTS)).toMatchObject({ ok: false });
+    // The one that asked still works.
+    expect((await cluster.b.get(other.tokenHeader)).status).toBe(200);
+  } finally {
+    for (const p of processes) await p.close();
+    await cluster.close();
+  }
 });
