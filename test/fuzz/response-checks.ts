@@ -235,7 +235,10 @@ export function isolationProblems(
 ): string[] {
   const carried = carriedUsers(req, index);
   if (exempt(carried)) return [];
-  const asked = new Set(index.findIn(requestTexts(req)).map((c) => c.value));
+  // What the request itself contained, in any case: a server may echo it lowercased (a media
+  // type in a 415), which tells the client nothing it did not send.
+  const texts = requestTexts(req);
+  const asked = new Set(index.findIn([...texts, ...texts.map((t) => t.toLowerCase())]).map((c) => c.value));
   const problems: string[] = [];
   for (const credential of index.findIn(responseTexts(res))) {
     if (carried.has(credential.userId) || asked.has(credential.value)) continue;

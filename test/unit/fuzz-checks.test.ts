@@ -85,6 +85,11 @@ describe('the fuzzers catch', () => {
     expect(isolationProblems(asAlice, response(200, `{"token":"${'b'.repeat(50)}"}`), index)).toHaveLength(1);
     const echo: RawRequest = { ...asAlice, target: `/api/active?token_id=${bobId}x` };
     expect(isolationProblems(echo, response(400, `{"detail":"Invalid token_id \\"${bobId}x\\": not a UUID."}`), index)).toEqual([]);
+    // The request's own text echoed lowercased (a media type in a 415) is no leak either.
+    const shouted: RawRequest = { ...asAlice, headers: [['Content-Type', Buffer.from('B'.repeat(50))]] };
+    expect(
+      isolationProblems(shouted, response(415, `{"detail":"Unsupported media type \\"${'b'.repeat(50)}\\" in request."}`), index),
+    ).toEqual([]);
     // Bob's own request may see Bob's session.
     const asBob: RawRequest = { ...asAlice, headers: [['Authorization', Buffer.from(`Token ${'b'.repeat(50)}`)]] };
     expect(isolationProblems(asBob, response(200, `[{"session_id":"${bobId}"}]`), index)).toEqual([]);
