@@ -160,9 +160,13 @@ export class SessionManager<TUser = unknown> {
 
   /**
    * Creates a session row and its opaque token. Only the token's SHA-256 is stored.
-   * At `maxSessionsPerUser`, the least recently used session of the user is ended first.
+   * At `maxSessionsPerUser`, the least recently used session of the user is ended first
+   * (`sessionLimitAction: 'refuse'`: the login fails instead). With a store that has
+   * `insertWithinLimit` (the Kysely store), the count, the ending and the insert are one step per
+   * user, so concurrent logins never leave more than the cap active.
    *
-   * @throws SessionError `ERR_STORE_UNAVAILABLE` when the store fails
+   * @throws SessionError `ERR_SESSION_LIMIT` at the cap with `'refuse'`, `ERR_STORE_UNAVAILABLE`
+   *   when the store fails
    */
   async createSession(input: CreateSessionInput): Promise<CreatedSession> {
     if (typeof input.userId !== 'string' && typeof input.userId !== 'number') {
@@ -189,11 +193,24 @@ export class SessionManager<TUser = unknown> {
       authenticatedAt: created,
       refreshJti: input.refreshJti ?? null,
     });
-    const refuseAtLimit = this.config.maxSessionsPerUser !== null && this.config.sessionLimitAction === 'refuse';
-    if (this.config.maxSessionsPerUser !== null) await this.#enforceLimit(input.userId, now);
-    // The token goes along for a store that must keep it (Django coexistence); others ignore it.
-    await this.#storeCall(() => this.#store.insert(session, { token }));
-    if (refuseAtLimit) await this.#refuseOverLimit(session, now);
+    const max = this.config.maxSessionsPerUser;
+    const insertWithinLimit = this.#store.insertWithinLimit?.bind(this.#store);
+    if (max !== null && insertWithinLimit !== undefined) {
+      // Pending touches first, so that "least recently used" is judged on them too.
+      await this.#touches.flush();
+      const limit = { max, action: this.config.sessionLimitAction, now: created, end: sessionEnd('session_limit') };
+      const { inserted, ended } = await this.#storeCall(() => insertWithinLimit(session, limit, { token }));
+      // Committed: now the caches.
+      await this.#invalidate(ended);
+      this.#emitRevoked(ended, 'session_limit');
+      if (!inserted) throw new SessionError('ERR_SESSION_LIMIT', messages.sessionLimit);
+    } else {
+      const refuseAtLimit = max !== null && this.config.sessionLimitAction === 'refuse';
+      if (max !== null) await this.#enforceLimit(input.userId, now);
+      // The token goes along for a store that must keep it (Django coexistence); others ignore it.
+      await this.#storeCall(() => this.#store.insert(session, { token }));
+      if (refuseAtLimit) await this.#refuseOverLimit(session, now);
+    }
     this.#emit({
       type: 'session_created',
       ts: created.toISOString(),
@@ -217,7 +234,8 @@ export class SessionManager<TUser = unknown> {
   }
 
   /**
-   * `refuse` mode, after the insert: concurrent logins may each have counted fewer than the cap
+   * `refuse` mode with a store without `insertWithinLimit`, after the insert: concurrent logins
+   * may each have counted fewer than the cap
    * before any of them inserted. A login that sees more than the cap once its own row is in
    * ends itself. The last of any set of sessions to be inserted sees them all, so the cap holds
    * whatever the interleaving; the price is that two logins racing for the last place may both

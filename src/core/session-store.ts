@@ -6,6 +6,26 @@ export interface InsertSecrets {
   readonly token: string;
 }
 
+/** The cap {@link SessionStore.insertWithinLimit} enforces. */
+export interface SessionLimit {
+  /** Most active, unexpired sessions of the user once the call is done (≥ 1). */
+  readonly max: number;
+  /** At the cap: end the least recently used sessions to make room, or refuse the new one. */
+  readonly action: 'end-least-recent' | 'refuse';
+  /** Sessions expired at this time do not count. */
+  readonly now: Date;
+  /** What the sessions ended to make room record. */
+  readonly end: SessionEnd;
+}
+
+/** What {@link SessionStore.insertWithinLimit} did. */
+export interface LimitedInsert {
+  /** `false` only with `'refuse'`, at the cap: nothing changed. */
+  readonly inserted: boolean;
+  /** The sessions ended to make room (empty with `'refuse'`). */
+  readonly ended: readonly SessionRef[];
+}
+
 /**
  * The persistence the core needs. Stores receive `now` from the core and never read the
  * clock themselves. Every method may reject; the core turns a rejection into
@@ -21,6 +41,25 @@ export interface SessionStore {
    * the Django app can read sessions created here during a gradual move).
    */
   insert(session: SessionRecord, secrets?: InsertSecrets): Promise<void>;
+  /**
+   * Optional: a login under `maxSessionsPerUser`, as one step per user. Counts the user's
+   * sessions as {@link listActive} at `limit.now` does; below `limit.max` it inserts `session`
+   * (as {@link insert}). At the cap, `'end-least-recent'` first ends (as {@link deactivate} with
+   * `limit.end`) the least recently used ones, the tail of `listActive`'s order, until
+   * `limit.max − 1` remain, then inserts; `'refuse'` changes nothing and returns
+   * `inserted: false`.
+   *
+   * Calls for the same user must be serialised with each other (a lock per user, held from the
+   * count to the commit of the insert), so that concurrent logins, on any number of processes,
+   * never leave more than `limit.max` active sessions at any moment; it must not wait on
+   * anything but other calls for the same user. Returns whether the session was inserted and the
+   * sessions it ended, once its changes are committed (the core then clears them from the
+   * caches).
+   *
+   * Without it, the core lists, ends and inserts in separate calls, and concurrent logins can
+   * overshoot the cap (`'end-least-recent'`) or all be refused at the last place (`'refuse'`).
+   */
+  insertWithinLimit?(session: SessionRecord, limit: SessionLimit, secrets?: InsertSecrets): Promise<LimitedInsert>;
   /** The session whose `key_hash` equals `keyHash`, active or not. */
   findByKeyHash(keyHash: string): Promise<SessionRecord | undefined>;
   /** The session with this id, active or not. `id` is a lowercase hyphenated UUID. */

@@ -1,6 +1,7 @@
+import { createHash } from 'node:crypto';
 import { type ExpressionBuilder, type Kysely, sql } from 'kysely';
 import type { SessionEnd, SessionRecord, SessionRef, UserId } from '../core/session.js';
-import type { InsertSecrets, SessionStore } from '../core/session-store.js';
+import type { InsertSecrets, LimitedInsert, SessionLimit, SessionStore } from '../core/session-store.js';
 import { explainDriverError } from './driver-errors.js';
 import { decodeBool, decodeTime, normalizeUuid, RECORD_COLUMNS, REF_COLUMNS, sortedIds } from './row-codec.js';
 import { resolveStoreOptions, type SessionDatabase, type SqlDialect, type UserIdType } from './session-table.js';
@@ -126,6 +127,10 @@ export class KyselySessionStore<DB = SessionDatabase> implements SessionStore {
    * without it the Django app could not read the row).
    */
   async insert(session: SessionRecord, secrets?: InsertSecrets): Promise<void> {
+    await this.#insert(this.#db, session, secrets);
+  }
+
+  async #insert(db: Db, session: SessionRecord, secrets: InsertSecrets | undefined): Promise<void> {
     const codec = await this.#table.codec();
     const id = codec.id(session.id);
     if (id === undefined) throw new TypeError(`nilva-session: session id must be a UUID, got ${JSON.stringify(session.id)}`);
@@ -158,10 +163,109 @@ export class KyselySessionStore<DB = SessionDatabase> implements SessionStore {
       refresh_jti: session.refreshJti,
     };
     // `key` is the original's column, not part of SessionTable: written only during a Django coexistence.
-    await this.#db
+    await db
       .insertInto(this.tableName)
       .values(this.djangoCoexistence ? ({ ...row, key: token } as typeof row) : row)
       .execute();
+  }
+
+  /**
+   * One transaction under a lock of the (table, user) pair, held from the count to the commit:
+   *
+   * - PostgreSQL: `pg_advisory_xact_lock` on a 64-bit hash of the table's name and the user id
+   *   (`hashtextextended`, PostgreSQL 11+); the commit releases it. Row locks are taken after it
+   *   and no other path waits for it, so it adds no deadlock; a hash collision only serialises
+   *   two users' logins.
+   * - MySQL/MariaDB: `GET_LOCK` on a name hashed from the table and the user, taken on one
+   *   connection before its transaction begins and released after it commits. It locks a name,
+   *   not index ranges: a `SELECT … FOR UPDATE` of the user's rows would take gap locks that
+   *   block other users' inserts. Waited for at most 10 s, then the call fails.
+   * - SQLite: `BEGIN IMMEDIATE` takes the database's write lock before the count (writers are
+   *   serialised, in every process on the file).
+   *
+   * Given an application's transaction as `db`, the work runs in it: PostgreSQL's lock then lasts
+   * until the application commits, MySQL's is released when this call returns (before that
+   * commit), and SQLite relies on the application's transaction.
+   *
+   * @throws TypeError for a bad `limit`, or a session {@link insert} refuses
+   */
+  async insertWithinLimit(session: SessionRecord, limit: SessionLimit, secrets?: InsertSecrets): Promise<LimitedInsert> {
+    const { max, action, now, end } = limit ?? ({} as Partial<SessionLimit>);
+    if (typeof max !== 'number' || !Number.isSafeInteger(max) || max < 1) {
+      throw new TypeError('nilva-session: insertWithinLimit "max" must be a positive integer');
+    }
+    if (action !== 'end-least-recent' && action !== 'refuse') {
+      throw new TypeError('nilva-session: insertWithinLimit "action" must be "end-least-recent" or "refuse"');
+    }
+    if (!(now instanceof Date) || Number.isNaN(now.getTime())) throw new TypeError('nilva-session: insertWithinLimit "now" must be a Date');
+    const codec = await this.#table.codec();
+    const userId = codec.userId(session.userId);
+    if (userId === undefined) {
+      throw new TypeError(`nilva-session: user id ${JSON.stringify(session.userId)} is not an integer (userIdType is 'integer')`);
+    }
+    const at = codec.time(now);
+    return this.#underUserLock(userId, async (db) => {
+      // As listActive counts and orders them: its tail is the least recently used.
+      const active = await db
+        .selectFrom(this.tableName)
+        .select('id')
+        .where('user_id', '=', userId)
+        .where('is_active', '=', codec.bool(true))
+        .where((eb) => eb.or([eb('expire_at', 'is', null), eb('expire_at', '>', at)]))
+        .orderBy('last_online', 'desc')
+        .orderBy('id', 'asc')
+        .execute();
+      let ended: SessionRef[] = [];
+      if (active.length >= max) {
+        if (action === 'refuse') return { inserted: false, ended };
+        ended = await this.#deactivate({ ids: active.slice(max - 1).map((row) => row.id), userId }, end as SessionEnd, db);
+      }
+      await this.#insert(db, session, secrets);
+      return { inserted: true, ended };
+    });
+  }
+
+  /** Runs `work` in a transaction that holds the (table, user) lock of {@link insertWithinLimit}. */
+  async #underUserLock<T>(userId: string | number, work: (db: Db) => Promise<T>): Promise<T> {
+    const key = `${this.tableName}:${String(userId)}`;
+    if (this.dialect === 'postgres') {
+      return this.#transaction(async (trx) => {
+        await sql`select pg_advisory_xact_lock(hashtextextended(${key}, 0))`.execute(trx);
+        return work(trx);
+      });
+    }
+    if (this.dialect === 'mysql') {
+      // At most 64 characters; the hash keeps long table names and user ids apart.
+      const name = `nilva-session:${createHash('sha1').update(key).digest('hex')}`;
+      const locked = async (conn: Db): Promise<T> => {
+        const { rows } = await sql<{ got: number | string | null }>`select get_lock(${name}, ${USER_LOCK_WAIT_SECONDS}) as got`.execute(
+          conn,
+        );
+        if (Number(rows[0]?.got) !== 1) {
+          throw new Error(`nilva-session: another login of the same user held the session-limit lock for ${USER_LOCK_WAIT_SECONDS} s`);
+        }
+        try {
+          return await this.#transaction(work, conn);
+        } finally {
+          // A broken connection has lost the lock with its session already.
+          await sql`select release_lock(${name})`.execute(conn).catch(() => undefined);
+        }
+      };
+      return this.#db.isTransaction ? locked(this.#db) : this.#db.connection().execute(locked);
+    }
+    if (this.#db.isTransaction) return work(this.#db);
+    return this.#db.connection().execute(async (conn) => {
+      await sql`begin immediate`.execute(conn);
+      let result: T;
+      try {
+        result = await work(conn);
+      } catch (error) {
+        await sql`rollback`.execute(conn).catch(() => undefined);
+        throw error;
+      }
+      await sql`commit`.execute(conn);
+      return result;
+    });
   }
 
   async findByKeyHash(keyHash: string): Promise<SessionRecord | undefined> {
@@ -303,7 +407,7 @@ export class KyselySessionStore<DB = SessionDatabase> implements SessionStore {
    *   (`SELECT … FOR UPDATE` reads the latest committed version), keep those still active and
    *   in scope, update them by id. Locking by primary key only takes no gap locks.
    */
-  async #deactivate(scope: DeactivateScope, end: SessionEnd): Promise<SessionRef[]> {
+  async #deactivate(scope: DeactivateScope, end: SessionEnd, db: Db = this.#db): Promise<SessionRef[]> {
     const c = await this.#table.codec();
     const inactive = { is_active: c.bool(false), detail: end.detail, end_reason: end.reason };
     const inScope = (eb: Where) => {
@@ -315,12 +419,12 @@ export class KyselySessionStore<DB = SessionDatabase> implements SessionStore {
     };
     if (scope.ids !== undefined && scope.ids.length === 0) return [];
     if (this.dialect === 'sqlite') {
-      const rows = await this.#db.updateTable(this.tableName).set(inactive).where(inScope).returning(REF_COLUMNS).execute();
+      const rows = await db.updateTable(this.tableName).set(inactive).where(inScope).returning(REF_COLUMNS).execute();
       return rows.map((row) => c.ref(row));
     }
     if (this.dialect === 'postgres') {
-      const locked = this.#db.selectFrom(this.tableName).select('id').where(inScope).orderBy('id').forUpdate();
-      const rows = await this.#db
+      const locked = db.selectFrom(this.tableName).select('id').where(inScope).orderBy('id').forUpdate();
+      const rows = await db
         .updateTable(this.tableName)
         .set(inactive)
         .where('id', 'in', locked)
@@ -355,7 +459,7 @@ export class KyselySessionStore<DB = SessionDatabase> implements SessionStore {
         )
         .execute();
       return hits.map((row) => c.ref(row));
-    });
+    }, db);
   }
 
   /**
@@ -449,12 +553,15 @@ export class KyselySessionStore<DB = SessionDatabase> implements SessionStore {
     });
   }
 
-  async #transaction<T>(work: (trx: Db) => Promise<T>): Promise<T> {
+  async #transaction<T>(work: (trx: Db) => Promise<T>, db: Db = this.#db): Promise<T> {
     // Inside the application's transaction already: use it (Kysely does not nest them).
-    if (this.#db.isTransaction) return work(this.#db);
-    return this.#db.transaction().execute(work);
+    if (db.isTransaction) return work(db);
+    return db.transaction().execute(work);
   }
 }
+
+/** How long a MySQL login waits for another login of the same user (insertWithinLimit). */
+const USER_LOCK_WAIT_SECONDS = 10;
 
 /** The longest jti the `refresh_jti varchar(64)` column holds. */
 const MAX_JTI_LENGTH = 64;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { SESSION_END_REASONS } from '../core/events.js';
 import type { SessionEnd, SessionRecord, SessionRef, UserId } from '../core/session.js';
-import type { SessionStore } from '../core/session-store.js';
+import type { SessionLimit, SessionStore } from '../core/session-store.js';
 
 /** A store under test, as the factory of {@link defineSessionStoreConformance} returns it. */
 export interface SessionStoreHarness {
@@ -38,6 +38,7 @@ const FIREFOX = 'Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefo
 const BY_USER: SessionEnd = { reason: 'revoked_by_user', detail: 'Revoked by the user.' };
 const LOGOUT: SessionEnd = { reason: 'logout', detail: 'Logged out.' };
 const ALL: SessionEnd = { reason: 'revoked_all', detail: 'Revoked with all of the user’s sessions.' };
+const LIMIT_END: SessionEnd = { reason: 'session_limit', detail: 'Ended: the user reached the session limit.' };
 // Two ends told apart by both fields, to see which of two racing calls won.
 const FIRST: SessionEnd = { reason: 'logout', detail: 'first' };
 const SECOND: SessionEnd = { reason: 'admin', detail: 'second' };
@@ -98,6 +99,11 @@ class Fixture {
     assert.ok(found, `session ${id} should exist`);
     return found;
   }
+}
+
+/** A cap for insertWithinLimit, counted at `now` (default 10 s after the fixtures' instant). */
+function cap(max: number, action: SessionLimit['action'], now = at(10)): SessionLimit {
+  return { max, action, now, end: LIMIT_END };
 }
 
 function refOf(session: SessionRecord): SessionRef {
@@ -221,6 +227,137 @@ export function defineSessionStoreConformance(name: string, factory: SessionStor
         const malformed = ['', 'not-a-uuid', '123', `${session.id}0`, session.id.replaceAll('-', ''), `{${session.id}}`, "' or '1'='1"];
         for (const id of malformed) assert.equal(await f.store.findById(id), undefined, `findById(${JSON.stringify(id)})`);
         assert.equal(await f.store.findByKeyHash("' or '1'='1"), undefined);
+      });
+    });
+
+    api.describe('insertWithinLimit (optional: a store without it passes these trivially)', () => {
+      /** The store's insertWithinLimit, or undefined when it has none (the test then has nothing to check). */
+      const limited = (f: Fixture) => f.store.insertWithinLimit?.bind(f.store);
+
+      it('below the cap: inserts the session as insert does and ends nothing', async (f) => {
+        const insertWithinLimit = limited(f);
+        if (insertWithinLimit === undefined) return;
+        const user = f.user();
+        const existing = await f.insert(user);
+        const session = f.session(user, { lastOnline: at(5) });
+        assert.deepStrictEqual(await insertWithinLimit(session, cap(2, 'end-least-recent')), { inserted: true, ended: [] });
+        assert.deepStrictEqual(await f.get(session.id), session);
+        assert.deepStrictEqual(await f.get(existing.id), existing);
+      });
+
+      it('end-least-recent at the cap: ends the least recently used, records why, then inserts', async (f) => {
+        const insertWithinLimit = limited(f);
+        if (insertWithinLimit === undefined) return;
+        const user = f.user();
+        const oldest = await f.insert(user, { lastOnline: at(1) });
+        const middle = await f.insert(user, { lastOnline: at(3) });
+        const newest = await f.insert(user, { lastOnline: at(2.5) });
+        const session = f.session(user, { lastOnline: at(9) });
+        const result = await insertWithinLimit(session, cap(3, 'end-least-recent'));
+        assert.equal(result.inserted, true);
+        assertSameRefs(result.ended, [oldest]);
+        assert.deepStrictEqual(await f.get(oldest.id), {
+          ...oldest,
+          isActive: false,
+          detail: LIMIT_END.detail,
+          endReason: LIMIT_END.reason,
+        });
+        assert.deepStrictEqual(await f.store.listActive(user, at(10)), [session, middle, newest]);
+      });
+
+      it('end-least-recent over the cap (lowered since): ends as many as it takes to keep max − 1, then inserts', async (f) => {
+        const insertWithinLimit = limited(f);
+        if (insertWithinLimit === undefined) return;
+        const user = f.user();
+        const sessions: SessionRecord[] = [];
+        for (const t of [4, 1, 5, 2, 3]) sessions.push(await f.insert(user, { lastOnline: at(t) }));
+        const session = f.session(user, { lastOnline: at(9) });
+        const result = await insertWithinLimit(session, cap(3, 'end-least-recent'));
+        const byRecency = [...sessions].sort((a, b) => b.lastOnline.getTime() - a.lastOnline.getTime());
+        assertSameRefs(result.ended, byRecency.slice(2));
+        assert.deepStrictEqual(await f.store.listActive(user, at(10)), [session, ...byRecency.slice(0, 2)]);
+      });
+
+      it('refuse at the cap: inserts nothing and ends nothing', async (f) => {
+        const insertWithinLimit = limited(f);
+        if (insertWithinLimit === undefined) return;
+        const user = f.user();
+        const kept = [await f.insert(user, { lastOnline: at(1) }), await f.insert(user, { lastOnline: at(2) })];
+        const session = f.session(user);
+        assert.deepStrictEqual(await insertWithinLimit(session, cap(2, 'refuse')), { inserted: false, ended: [] });
+        assert.equal(await f.store.findById(session.id), undefined);
+        for (const k of kept) assert.deepStrictEqual(await f.get(k.id), k);
+      });
+
+      it('counts as listActive does: ended and expired sessions and other users’ do not count', async (f) => {
+        const insertWithinLimit = limited(f);
+        if (insertWithinLimit === undefined) return;
+        const user = f.user();
+        const now = at(DAY);
+        const active = [await f.insert(user, { expireAt: null }), await f.insert(user, { expireAt: at(DAY + 1) })];
+        await f.insert(user, { isActive: false, detail: LOGOUT.detail, endReason: LOGOUT.reason });
+        await f.insert(user, { expireAt: now }); // expired at exactly `now`
+        for (let i = 0; i < 4; i++) await f.insert(f.user());
+        const session = f.session(user);
+        for (const action of ['end-least-recent', 'refuse'] as const) {
+          const next = f.session(user);
+          assert.deepStrictEqual(await insertWithinLimit(next, cap(4, action, now)), {
+            inserted: true,
+            ended: [],
+          });
+          active.push(next);
+        }
+        assert.deepStrictEqual(await insertWithinLimit(session, cap(4, 'refuse', now)), { inserted: false, ended: [] });
+        assertSameRefs((await f.store.listActive(user, now)).map(refOf), active);
+      });
+
+      it('an insert that fails (a duplicate key hash) ends nothing', async (f) => {
+        const insertWithinLimit = limited(f);
+        if (insertWithinLimit === undefined) return;
+        const user = f.user();
+        const first = await f.insert(user, { lastOnline: at(1) });
+        const second = await f.insert(user, { lastOnline: at(2) });
+        await assert.rejects(insertWithinLimit(f.session(user, { keyHash: second.keyHash }), cap(2, 'end-least-recent')));
+        for (const s of [first, second]) assert.deepStrictEqual(await f.get(s.id), s);
+      });
+
+      it('of 24 concurrent calls for one user (end-least-recent, max 4), all insert and exactly 4 stay active', async (f) => {
+        const insertWithinLimit = limited(f);
+        if (insertWithinLimit === undefined) return;
+        const user = f.user();
+        const sessions = Array.from({ length: 24 }, (_, i) => f.session(user, { lastOnline: at(i / 100) }));
+        const results = await Promise.all(sessions.map((s) => insertWithinLimit(s, cap(4, 'end-least-recent'))));
+        assert.ok(results.every((r) => r.inserted));
+        const active = await f.store.listActive(user, at(10));
+        assert.equal(active.length, 4);
+        // Every session ended once, by the call that made room for another.
+        const ended = results.flatMap((r) => r.ended.map((ref) => ref.id));
+        assert.equal(new Set(ended).size, ended.length);
+        assert.deepStrictEqual([...ended, ...active.map((s) => s.id)].sort(), sessions.map((s) => s.id).sort());
+      });
+
+      it('of 24 concurrent calls for one user (refuse, max 4), exactly 4 insert: the ones active', async (f) => {
+        const insertWithinLimit = limited(f);
+        if (insertWithinLimit === undefined) return;
+        const user = f.user();
+        const sessions = Array.from({ length: 24 }, () => f.session(user));
+        const results = await Promise.all(sessions.map((s) => insertWithinLimit(s, cap(4, 'refuse'))));
+        const inserted = sessions.filter((_, i) => results[i]?.inserted);
+        assert.equal(inserted.length, 4);
+        assert.ok(results.every((r) => r.ended.length === 0));
+        assertSameRefs((await f.store.listActive(user, at(10))).map(refOf), inserted);
+      });
+
+      it('concurrent calls for two users keep each user at the cap', async (f) => {
+        const insertWithinLimit = limited(f);
+        if (insertWithinLimit === undefined) return;
+        const [one, two] = [f.user(), f.user()];
+        const calls = Array.from({ length: 20 }, (_, i) =>
+          insertWithinLimit(f.session(i % 2 === 0 ? one : two), cap(2, 'end-least-recent')),
+        );
+        await Promise.all(calls);
+        assert.equal((await f.store.listActive(one, at(10))).length, 2);
+        assert.equal((await f.store.listActive(two, at(10))).length, 2);
       });
     });
 

@@ -20,7 +20,13 @@ export class ObservedStore implements SessionStore {
   touchBatches = 0;
   #held: { resolveRead(row: SessionRecord | undefined): void; gate: Promise<void> } | undefined;
 
-  constructor(readonly inner: SessionStore) {}
+  /** The real store's, when it has one: the core then takes the same path as with the real store. */
+  readonly insertWithinLimit?: NonNullable<SessionStore['insertWithinLimit']>;
+
+  constructor(readonly inner: SessionStore) {
+    const limited = inner.insertWithinLimit?.bind(inner);
+    if (limited !== undefined) this.insertWithinLimit = limited;
+  }
 
   /** The next `findByKeyHash` or `findById` reads its row, then waits for `release()`. */
   holdNextRead(): HeldRead {

@@ -19,7 +19,7 @@ import { type CreateRedisSessionCacheOptions, createRedisSessionCache } from '..
 import type { TieredSessionCache } from '../../src/cache/tiered-session-cache.js';
 import type { SessionManagerOptions } from '../../src/core/config.js';
 import { type RequestFacts, SessionManager } from '../../src/core/session-manager.js';
-import { SessionApi } from '../../src/http/session-api.js';
+import { SessionApi, type SessionApiOptions } from '../../src/http/session-api.js';
 import { openTestDatabase, type TestDatabase } from './databases.js';
 import { FakeClock } from './fake-clock.js';
 import { type Framework, type RunningApp, startApp } from './http-apps.js';
@@ -123,6 +123,8 @@ export interface ClusterOptions {
   readonly manager?: Partial<SessionManagerOptions<AppUser>>;
   /** Extra cache options, for both instances. */
   readonly cache?: Partial<CreateRedisSessionCacheOptions>;
+  /** Extra SessionApi options, for both instances (`throttle: false` for storms of sign-ins). */
+  readonly api?: Partial<Omit<SessionApiOptions<AppUser>, 'manager' | 'verifyCredentials'>>;
 }
 
 /** Starts A and B on a fresh PostgreSQL table and a fresh Redis namespace. */
@@ -161,7 +163,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       // As an application does before listening: it also reads the table's schema once, so
       // counted statements are the requests' own.
       await manager.ready();
-      const api = new SessionApi({ manager, verifyCredentials: callbacks.verifyCredentials, logger: log });
+      const api = new SessionApi({ manager, verifyCredentials: callbacks.verifyCredentials, logger: log, ...options.api });
       const app = frameworks === null ? undefined : await startApp(name === 'A' ? frameworks[0] : frameworks[1], api);
       if (app !== undefined) closers.push(() => app.close());
       const request: Instance['request'] = (method, path, opts = {}) => {
