@@ -34,6 +34,7 @@ export default {
   // TypeDoc's defaults, plus the fences the documents use (`http` for the contract's examples).
   highlightLanguages: [
     'bash',
+    'sql',
     'console',
     'css',
     'html',

@@ -13,5 +13,12 @@ export { type PagePaths, pageSecurityHeaders } from './page-layout.js';
 export { MAX_PAGE_BODY_BYTES, type PageRequest, type PageResponse } from './page-request.js';
 export { CONTENT_SECURITY_POLICY, PAGE_CSS } from './page-style.js';
 export { exactTime, relativeTime } from './relative-time.js';
-export { isSameOriginRequest, type OriginFacts, type OriginSource, requestOrigin, requestScheme } from './same-origin.js';
+export {
+  isSameOriginRequest,
+  type OriginFacts,
+  type OriginSource,
+  requestOrigin,
+  requestScheme,
+  type TransportFacts,
+} from './same-origin.js';
 export { SessionPages, type SessionPagesOptions } from './session-pages.js';

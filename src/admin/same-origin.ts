@@ -22,6 +22,7 @@ export interface OriginSource {
 const HOST = /^[A-Za-z0-9.-]+(?::\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](?::\d{1,5})?$/;
 
 // The scheme is the API's concern too (`requireSecureTransport`): one framework-free rule.
+export type { TransportFacts } from '../lib/transport.js';
 export { requestScheme };
 
 /** `scheme://host[:port]` of the request, or `undefined` without a well-formed `Host` header. */

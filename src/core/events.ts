@@ -1,26 +1,38 @@
 import type { UserId } from './session.js';
 
-/**
- * Every reason a session can end, as stored in `end_reason` and carried by events. Append only:
- * stored rows keep the codes they were written with.
- */
-export const SESSION_END_REASONS = [
-  'user_agent_changed',
-  'revoked_by_user',
-  'logout',
-  'revoked_all',
-  'session_limit',
-  'idle_timeout',
-  'admin',
-  'blacklisted',
-  'refresh_reuse',
-  'renewed',
-  'password_changed',
-  'purged',
-] as const;
+/** Why a session ended or was refused, as events and `end_reason` record it. Append only. */
+export type SessionEndReason =
+  | 'user_agent_changed'
+  | 'revoked_by_user'
+  | 'logout'
+  | 'revoked_all'
+  | 'session_limit'
+  | 'idle_timeout'
+  | 'admin'
+  | 'blacklisted'
+  | 'refresh_reuse'
+  | 'renewed'
+  | 'password_changed'
+  | 'purged';
 
-/** Why a session ended or was refused, as events and `end_reason` record it. */
-export type SessionEndReason = (typeof SESSION_END_REASONS)[number];
+// A record, so that the compiler insists every reason is listed.
+const END_REASONS: Readonly<Record<SessionEndReason, true>> = {
+  user_agent_changed: true,
+  revoked_by_user: true,
+  logout: true,
+  revoked_all: true,
+  session_limit: true,
+  idle_timeout: true,
+  admin: true,
+  blacklisted: true,
+  refresh_reuse: true,
+  renewed: true,
+  password_changed: true,
+  purged: true,
+};
+
+/** Every {@link SessionEndReason}, for stores that validate what they read. */
+export const SESSION_END_REASONS = Object.keys(END_REASONS) as readonly SessionEndReason[];
 
 /**
  * A lifecycle event. Carries ids, never a token. `ts` is ISO 8601 UTC.
