@@ -22,6 +22,7 @@ import {
 } from './migrations.js';
 import { decodeBool, decodeTime, hyphenateHexId } from './row-codec.js';
 import { type SqlDialect, validateDialect, validateTableName } from './session-table.js';
+import { sqliteImmediateTransaction } from './sqlite-immediate.js';
 
 // The in-place conversion of the Python original's `user_session` table (Django) into this
 // library's schema, so that its sessions keep working: every raw key gets its SHA-256 in
@@ -640,7 +641,7 @@ async function fillSqlite(db: Kysely<unknown>, o: Resolved, expireAt: Date | nul
   let done = 0;
   o.onProgress?.({ done, total });
   for (;;) {
-    const copied = await immediate(db, async (conn) => {
+    const copied = await sqliteImmediateTransaction(db, async (conn) => {
       // Where the copy stands, read inside the transaction: the rebuilt table's last id.
       const { rows: last } = await sql<{ id: string | null }>`select max(id) as id from ${into}`.execute(conn);
       const cursor = last[0]?.id ?? null;
@@ -721,21 +722,6 @@ function convertRow(o: Resolved, row: OriginalRow, expireAt: Date | null) {
   };
 }
 
-/** Runs `work` in a `BEGIN IMMEDIATE` transaction on SQLite's one connection. */
-async function immediate<T>(db: Kysely<unknown>, work: (conn: Kysely<unknown>) => Promise<T>): Promise<T> {
-  return db.connection().execute(async (conn) => {
-    await sql`begin immediate`.execute(conn);
-    try {
-      const result = await work(conn);
-      await sql`commit`.execute(conn);
-      return result;
-    } catch (error) {
-      await sql`rollback`.execute(conn);
-      throw error;
-    }
-  });
-}
-
 // ---------------------------------------------------------------------------------------------
 // Schema, after the rows
 
@@ -757,7 +743,7 @@ async function finalise(db: Kysely<unknown>, o: Resolved, startedAt: Date): Prom
     await createLatestIndexes(db, o.dialect, o.tableName);
     return recordAllMigrations(db, o.dialect, o.tableName);
   }
-  return immediate(db, async (conn) => {
+  return sqliteImmediateTransaction(db, async (conn) => {
     const into = sql.table(rebuildName(o.tableName));
     // Rows the original gained or lost behind the copy's cursor: the copy must equal it exactly.
     const hyphenated = sql`substr(o.id, 1, 8) || '-' || substr(o.id, 9, 4) || '-' || substr(o.id, 13, 4) || '-' ||

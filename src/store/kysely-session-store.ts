@@ -6,6 +6,7 @@ import { explainDriverError } from './driver-errors.js';
 import { decodeBool, decodeTime, normalizeUuid, RECORD_COLUMNS, REF_COLUMNS, sortedIds } from './row-codec.js';
 import { resolveStoreOptions, type SessionDatabase, type SqlDialect, type UserIdType } from './session-table.js';
 import type { SessionTableGuard } from './session-table-check.js';
+import { sqliteImmediateTransaction } from './sqlite-immediate.js';
 
 /** Options of {@link KyselySessionStore}. */
 export interface KyselySessionStoreOptions<DB> {
@@ -254,18 +255,7 @@ export class KyselySessionStore<DB = SessionDatabase> implements SessionStore {
       return this.#db.isTransaction ? locked(this.#db) : this.#db.connection().execute(locked);
     }
     if (this.#db.isTransaction) return work(this.#db);
-    return this.#db.connection().execute(async (conn) => {
-      await sql`begin immediate`.execute(conn);
-      let result: T;
-      try {
-        result = await work(conn);
-      } catch (error) {
-        await sql`rollback`.execute(conn).catch(() => undefined);
-        throw error;
-      }
-      await sql`commit`.execute(conn);
-      return result;
-    });
+    return sqliteImmediateTransaction(this.#db, work);
   }
 
   async findByKeyHash(keyHash: string): Promise<SessionRecord | undefined> {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { type Kysely, sql } from 'kysely';
 import type { SqlDialect } from './session-table.js';
+import { sqliteImmediateTransaction } from './sqlite-immediate.js';
 
 /** Seconds a MySQL migration waits for another process's migration to finish. */
 const MYSQL_LOCK_TIMEOUT_SECONDS = 60;
@@ -32,17 +33,7 @@ export async function withMigrationLock<DB, T>(
         return work(trx);
       });
     case 'sqlite':
-      return db.connection().execute(async (conn) => {
-        await sql`begin immediate`.execute(conn);
-        try {
-          const result = await work(conn);
-          await sql`commit`.execute(conn);
-          return result;
-        } catch (error) {
-          await sql`rollback`.execute(conn);
-          throw error;
-        }
-      });
+      return sqliteImmediateTransaction(db, work);
     case 'mysql':
       return db.connection().execute(async (conn) => {
         const name = mysqlLockName(lockName);
