@@ -82,6 +82,9 @@ export interface RenewSessionOptions {
 /** Which message a failure carries depends on the scheme (docs/contract.md). */
 type Scheme = 'token' | 'bearer';
 
+/** Most ids of one revocation whose rows are read again to repair a lost invalidation. */
+const MAX_REPAIR_LOOKUPS = 100;
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 function defaultIsUserActive(user: unknown): boolean {
@@ -762,14 +765,18 @@ export class SessionManager<TUser = unknown> {
    * process without the cache, by one cut off from Redis that then exited, or by one killed
    * between its database write and its invalidation. Revoking again is how that is repaired,
    * so an answered revocation is never undone by an earlier crash: it must reach the caches
-   * even though the rows no longer change. One lookup per such id.
+   * even though the rows no longer change. One lookup per such id, for the first
+   * {@link MAX_REPAIR_LOOKUPS} of them: a request naming a thousand unknown ids must not cost a
+   * thousand queries (a client revokes what it listed, a few ids at a time).
    */
   async #clearEnded(ids: readonly string[], userId: UserId | undefined, changed: readonly SessionRef[]): Promise<void> {
     if (this.#cache === undefined) return;
     const done = new Set(changed.map((ref) => ref.id));
     const refs: SessionRef[] = [];
+    let lookups = 0;
     for (const id of new Set(ids)) {
       if (done.has(id)) continue;
+      if (lookups++ >= MAX_REPAIR_LOOKUPS) break;
       const row = await this.#storeCall(() => this.#store.findById(id));
       if (row === undefined || row.isActive || (userId !== undefined && String(row.userId) !== String(userId))) continue;
       refs.push({ id: row.id, keyHash: row.keyHash, userId: row.userId });

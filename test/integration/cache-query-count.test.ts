@@ -1,6 +1,7 @@
 // Writes are rare: on a warm cache an authenticated request sends nothing to the database but
 // the throttled last_online touch, which is batched (write-behind) and written by flush().
 // Every statement is counted on the real databases (test/helpers/query-counter.ts).
+import { randomUUID } from 'node:crypto';
 import { createClient } from '@redis/client';
 import { sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
@@ -69,6 +70,16 @@ describe.each(DIALECTS)('statements per request on %s', (dialect) => {
   });
   afterAll(async () => {
     await database?.close();
+  });
+
+  test('revoking 1,000 ids that name no active session costs a bounded number of statements', async () => {
+    const h = harness(database, new MemorySessionCache());
+    await h.manager.ready();
+    const ids = Array.from({ length: 1000 }, () => randomUUID());
+    h.queries.reset();
+    expect(await h.manager.revokeSessions(`u${userSeq++}`, ids)).toBe(0);
+    // The deactivation in two chunks of 500, then at most 100 lookups to repair lost invalidations.
+    expect(h.queries.count).toBeLessThanOrEqual(2 + 100 + 2);
   });
 
   test('a cold request reads one row; a warm one sends nothing, for the token and for the JWT', async () => {
