@@ -64,10 +64,20 @@ class Fixture {
     return this.integerIds ? 7000 + this.#nextUser : `user-${this.#nextUser}`;
   }
 
+  /** The raw token each session built by {@link session} was made from. */
+  readonly #tokens = new WeakMap<SessionRecord, string>();
+
+  /** The raw token of a session built by {@link session}, as the core passes it to the store. */
+  tokenOf(session: SessionRecord): string {
+    const token = this.#tokens.get(session);
+    assert.ok(token !== undefined, 'the session was not built by the fixture');
+    return token;
+  }
+
   /** A session record (not inserted) with realistic values; `fields` override them. */
   session(userId: UserId, fields: Partial<SessionRecord> = {}): SessionRecord {
     const token = randomBytes(32).toString('hex');
-    return {
+    const session: SessionRecord = {
       id: randomUUID(),
       userId,
       keyHash: sha256(token),
@@ -84,6 +94,8 @@ class Fixture {
       refreshJti: null,
       ...fields,
     };
+    this.#tokens.set(session, token);
+    return session;
   }
 
   /** Inserts a session built by {@link session} (with its raw token, as the core passes it) and returns it. */
@@ -232,7 +244,12 @@ export function defineSessionStoreConformance(name: string, factory: SessionStor
 
     api.describe('insertWithinLimit (optional: a store without it passes these trivially)', () => {
       /** The store's insertWithinLimit, or undefined when it has none (the test then has nothing to check). */
-      const limited = (f: Fixture) => f.store.insertWithinLimit?.bind(f.store);
+      const limited = (f: Fixture) => {
+        const insertWithinLimit = f.store.insertWithinLimit?.bind(f.store);
+        if (insertWithinLimit === undefined) return undefined;
+        // With the raw token, as the core passes it (a store may have to keep it).
+        return (session: SessionRecord, limit: SessionLimit) => insertWithinLimit(session, limit, { token: f.tokenOf(session) });
+      };
 
       it('below the cap: inserts the session as insert does and ends nothing', async (f) => {
         const insertWithinLimit = limited(f);
