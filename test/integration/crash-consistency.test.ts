@@ -620,7 +620,17 @@ async function check(label: string, full: boolean): Promise<void> {
       violation(`${label}: alive session ${s.id} refused (${outcome?.ok === false ? outcome.error.code : 'anonymous'})`);
     if (s.endAcked !== undefined && accepted) violation(`${label}: ended session ${s.id} accepted`);
     if (!mustLive(s) && s.endAcked === undefined && accepted !== row.is_active) {
-      violation(`${label}: ${s.id} accepted ${accepted} but its row says active ${row.is_active}`);
+      // The rows were read before this check, and the worker still serving may since have
+      // answered an ending that was in flight: judge on the row as it is after the check, and
+      // a second check after that read; only a disagreement that persists is a violation.
+      const { rows: again } = await sql<Row>`select * from ${sql.table(database.tableName)} where id = ${s.id}`.execute(database.db);
+      const second = (await authenticates(checker, credential(s), s.userAgent))?.ok === true;
+      const { rows: after } = await sql<Row>`select * from ${sql.table(database.tableName)} where id = ${s.id}`.execute(database.db);
+      const activeThroughout = again[0]?.is_active === true && after[0]?.is_active === true;
+      const endedThroughout = again[0]?.is_active === false && after[0]?.is_active === false;
+      if ((second && endedThroughout) || (!second && activeThroughout)) {
+        violation(`${label}: ${s.id} accepted ${second} but its row says active ${after[0]?.is_active}`);
+      }
     }
     for (const old of [...s.retired, ...s.refused]) {
       counts.credentialChecks++;
