@@ -1,6 +1,7 @@
 // The properties every fuzzed response must have, as functions that return the problems found
 // (an empty list is a pass): no 5xx, the status in the route's documented set, nothing internal
 // in the body, the documented JSON error shapes, and isolation between users.
+import { unescapeHtml } from '../helpers/page-apps.js';
 import type { RawRequest, RawResponse } from './raw-http.js';
 
 /**
@@ -60,16 +61,6 @@ export function requestTexts(req: RawRequest): string[] {
     }
   }
   return texts;
-}
-
-function unescapeHtml(text: string): string {
-  return text
-    .replaceAll('&quot;', '"')
-    .replaceAll('&#39;', "'")
-    .replaceAll('&#96;', '`')
-    .replaceAll('&lt;', '<')
-    .replaceAll('&gt;', '>')
-    .replaceAll('&amp;', '&');
 }
 
 /** The response's text as a client could read it: headers, the body, its JSON strings, unescaped HTML. */
