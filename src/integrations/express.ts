@@ -1,5 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { TLSSocket } from 'node:tls';
+import type { ServerResponse } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { AuthOutcome } from '../core/session-manager.js';
 import type { ApiRequest, ApiResponse } from '../http/api-types.js';
@@ -7,6 +6,7 @@ import { json } from '../http/error-responses.js';
 import { assertMaxAge, MAX_BODY_BYTES, type SessionApi } from '../http/session-api.js';
 import type { RegisteredUser } from '../index.js';
 import type { NilvaContext } from './nilva-context.js';
+import { nodeRequestFacts as facts } from './node-request.js';
 import { readStream } from './read-stream.js';
 import { assertSessionApi } from './session-api-check.js';
 
@@ -120,20 +120,6 @@ export function nilvaExpress<TUser extends RegisteredUser>(api: SessionApi<TUser
     },
     // Only this API's middleware sets `req.nilva`, with a user of this API's type.
     context: (req) => req.nilva as NilvaContext<TUser> | undefined,
-  };
-}
-
-function facts(
-  req: IncomingMessage,
-): Pick<ApiRequest, 'authorization' | 'userAgent' | 'remoteAddress' | 'forwardedFor' | 'encrypted' | 'forwardedProto'> {
-  const proto = req.headers['x-forwarded-proto'];
-  return {
-    authorization: req.headers.authorization,
-    userAgent: req.headers['user-agent'],
-    remoteAddress: req.socket.remoteAddress,
-    forwardedFor: req.headers['x-forwarded-for'],
-    encrypted: (req.socket as Partial<TLSSocket>).encrypted === true,
-    forwardedProto: Array.isArray(proto) ? proto.join(', ') : proto,
   };
 }
 

@@ -1,4 +1,3 @@
-import type { TLSSocket } from 'node:tls';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest, preHandlerHookHandler } from 'fastify';
 import type { AuthOutcome } from '../core/session-manager.js';
 import type { ApiRequest, ApiResponse } from '../http/api-types.js';
@@ -6,6 +5,7 @@ import { assertMaxAge, MAX_BODY_BYTES, type SessionApi } from '../http/session-a
 import type { RegisteredUser } from '../index.js';
 import { assertKnownPluginOptions, fastifyPlugin } from './fastify-plugin-meta.js';
 import type { NilvaContext } from './nilva-context.js';
+import { nodeRequestFacts, type RequestCredentialFacts } from './node-request.js';
 import { assertSessionApi } from './session-api-check.js';
 
 declare module 'fastify' {
@@ -47,19 +47,8 @@ export interface NilvaFastifyRoutesOptions {
   readonly api: SessionApi<unknown>;
 }
 
-function facts(
-  request: FastifyRequest,
-): Pick<ApiRequest, 'authorization' | 'userAgent' | 'remoteAddress' | 'forwardedFor' | 'encrypted' | 'forwardedProto'> {
-  const headers = request.headers;
-  const proto = headers['x-forwarded-proto'];
-  return {
-    authorization: headers.authorization,
-    userAgent: headers['user-agent'],
-    remoteAddress: request.raw.socket.remoteAddress,
-    forwardedFor: headers['x-forwarded-for'],
-    encrypted: (request.raw.socket as Partial<TLSSocket>).encrypted === true,
-    forwardedProto: Array.isArray(proto) ? proto.join(', ') : proto,
-  };
+function facts(request: FastifyRequest): RequestCredentialFacts {
+  return nodeRequestFacts(request.raw);
 }
 
 function send(reply: FastifyReply, response: ApiResponse): FastifyReply {
