@@ -38,7 +38,8 @@ export type {
   RequestFacts,
 } from './core/session-manager.js';
 export { SessionManager } from './core/session-manager.js';
-export type { InsertSecrets, LimitedInsert, SessionLimit, SessionStore } from './core/session-store.js';
+export type { SessionPage } from './core/session-page.js';
+export type { ActivePage, ActivePagePosition, InsertSecrets, LimitedInsert, SessionLimit, SessionStore } from './core/session-store.js';
 export type { NilvaContext } from './integrations/nilva-context.js';
 export type { JwtAlgorithm, JwtClaims, JwtKey, JwtOptions } from './tokens/jwt.js';
 

@@ -11,7 +11,8 @@ import { messages, SessionError, type SessionErrorCode } from './errors.js';
 import type { SessionEndReason, SessionEvent, SessionLogger } from './events.js';
 import type { SessionRecord, SessionRef, UserId } from './session.js';
 import type { CachedSession, CacheRead, SessionCache } from './session-cache.js';
-import type { SessionStore } from './session-store.js';
+import { pageOfList, type SessionPage } from './session-page.js';
+import type { ActivePage, SessionStore } from './session-store.js';
 import { TouchBuffer } from './touch-buffer.js';
 
 /** Facts about the request that the checks need. */
@@ -734,6 +735,34 @@ export class SessionManager<TUser = unknown> {
   async listSessions(userId: UserId): Promise<SessionRecord[]> {
     await this.#touches.flush();
     return this.#storeCall(() => this.#store.listActive(userId, new Date(this.#now())));
+  }
+
+  /**
+   * One page of {@link listSessions}: at most `page.limit` sessions in the same order, after
+   * `page.after` (the previous page's `next`). `next` is where the following page starts, or
+   * `undefined` on the last page. Sessions whose `last_online` moves while a client pages may
+   * show twice or not at all, as in any list ordered by activity.
+   *
+   * @throws SessionError `ERR_STORE_UNAVAILABLE`
+   * @throws TypeError when `page.limit` is not a positive integer
+   */
+  async listSessionsPage(userId: UserId, page: ActivePage): Promise<SessionPage> {
+    const limit = page.limit;
+    if (!Number.isInteger(limit) || limit < 1)
+      throw new TypeError(`nilva-session: page.limit must be a positive integer, got ${String(limit)}`);
+    await this.#touches.flush();
+    const now = new Date(this.#now());
+    // One more than asked tells whether a next page exists without a count.
+    const wanted: ActivePage = { limit: limit + 1, after: page.after };
+    const rows = await this.#storeCall(() =>
+      this.#store.listActivePage === undefined
+        ? this.#store.listActive(userId, now).then((all) => pageOfList(all, wanted))
+        : this.#store.listActivePage(userId, now, wanted),
+    );
+    const sessions = rows.slice(0, limit);
+    const last = sessions[sessions.length - 1];
+    const next = rows.length > limit && last !== undefined ? { lastOnline: last.lastOnline, id: last.id } : undefined;
+    return { sessions, next };
   }
 
   /**

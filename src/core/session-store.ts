@@ -26,6 +26,21 @@ export interface LimitedInsert {
   readonly ended: readonly SessionRef[];
 }
 
+/** Where a page of a user's active sessions starts, and how long it is (see {@link SessionStore.listActivePage}). */
+export interface ActivePage {
+  /** Most sessions to return, at least 1. */
+  readonly limit: number;
+  /** The position after which the page starts: the previous page's last session. */
+  readonly after?: ActivePagePosition | undefined;
+}
+
+/** A session's place in the order of `listActive`: its `last_online` and its `id`. */
+export interface ActivePagePosition {
+  readonly lastOnline: Date;
+  /** A lowercase hyphenated UUID. */
+  readonly id: string;
+}
+
 /**
  * The persistence the core needs. Stores receive `now` from the core and never read the
  * clock themselves. Every method may reject; the core turns a rejection into
@@ -69,6 +84,14 @@ export interface SessionStore {
    * (`expire_at` null or later than `now`), newest `last_online` first.
    */
   listActive(userId: UserId, now: Date): Promise<SessionRecord[]>;
+  /**
+   * One page of {@link listActive}: at most `page.limit` of the same sessions in the same order
+   * (`last_online` newest first, then `id` ascending), starting after `page.after` when given
+   * (the last session of the previous page). Optional: without it the core pages through
+   * `listActive`'s whole answer, which costs the full list per page for a user with thousands of
+   * sessions.
+   */
+  listActivePage?(userId: UserId, now: Date, page: ActivePage): Promise<SessionRecord[]>;
   /** Sets `last_ip` only. */
   updateLastIp(id: string, lastIp: string): Promise<void>;
   /**

@@ -5,6 +5,7 @@ import type { AuthOutcome, AuthSuccess, MaybePromise, RenewedSession, RequestFac
 import { clientIp, compileTrustProxy, type ProxyTrust } from '../lib/ip.js';
 import { assertKnownOptions, optionNames } from '../lib/option-names.js';
 import { isSecureTransport } from '../lib/transport.js';
+import { activePageQuery, nextPageLink } from './active-page-query.js';
 import type { ApiRequest, ApiResponse } from './api-types.js';
 import { badRequest, errorResponse, json } from './error-responses.js';
 import { LoginThrottle, type LoginThrottleOptions, throttledResponse } from './login-throttle.js';
@@ -172,7 +173,7 @@ export class SessionApi<TUser = unknown> {
         {
           authenticated: true,
           methods: {
-            GET: (_req, auth) => this.#list(auth as AuthSuccess<unknown>),
+            GET: (req, auth) => this.#list(req, auth as AuthSuccess<unknown>),
             DELETE: (req, auth) => this.#revoke(req, auth as AuthSuccess<unknown>),
           },
         },
@@ -469,12 +470,26 @@ export class SessionApi<TUser = unknown> {
     return NO_CONTENT;
   }
 
-  async #list(auth: AuthSuccess<unknown>): Promise<ApiResponse> {
-    const sessions = await this.manager.listSessions(auth.session.userId);
+  async #list(req: ApiRequest, auth: AuthSuccess<unknown>): Promise<ApiResponse> {
+    const page = activePageQuery(req.query);
+    if (page !== undefined && 'status' in page) return page;
+    const current = auth.session.id;
+    if (page === undefined) {
+      const sessions = await this.manager.listSessions(auth.session.userId);
+      return json(
+        200,
+        sessions.map((s) => serializeSession(s, current)),
+        { 'cache-control': 'no-store' },
+      );
+    }
+    // Paged on request only: without ?limit/cursor the answer stays the contract's whole list.
+    const { sessions, next } = await this.manager.listSessionsPage(auth.session.userId, page);
+    const headers: Record<string, string> = { 'cache-control': 'no-store' };
+    if (next !== undefined) headers.link = nextPageLink(page.limit, next);
     return json(
       200,
-      sessions.map((s) => serializeSession(s, auth.session.id)),
-      { 'cache-control': 'no-store' },
+      sessions.map((s) => serializeSession(s, current)),
+      headers,
     );
   }
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { type ExpressionBuilder, type Kysely, sql } from 'kysely';
 import type { SessionEnd, SessionRecord, SessionRef, UserId } from '../core/session.js';
-import type { InsertSecrets, LimitedInsert, SessionLimit, SessionStore } from '../core/session-store.js';
+import type { ActivePage, InsertSecrets, LimitedInsert, SessionLimit, SessionStore } from '../core/session-store.js';
 import { explainDriverError } from './driver-errors.js';
 import { decodeBool, decodeTime, normalizeUuid, RECORD_COLUMNS, REF_COLUMNS, sortedIds } from './row-codec.js';
 import { resolveStoreOptions, type SessionDatabase, type SqlDialect, type UserIdType } from './session-table.js';
@@ -275,20 +275,36 @@ export class KyselySessionStore<DB = SessionDatabase> implements SessionStore {
     return row === undefined ? undefined : codec.record(row);
   }
 
-  async listActive(userId: UserId, now: Date): Promise<SessionRecord[]> {
+  listActive(userId: UserId, now: Date): Promise<SessionRecord[]> {
+    return this.#active(userId, now, undefined);
+  }
+
+  listActivePage(userId: UserId, now: Date, page: ActivePage): Promise<SessionRecord[]> {
+    return this.#active(userId, now, page);
+  }
+
+  async #active(userId: UserId, now: Date, page: ActivePage | undefined): Promise<SessionRecord[]> {
     const codec = await this.#table.codec();
     const uid = codec.userId(userId);
     if (uid === undefined) return [];
     const at = codec.time(now);
-    const rows = await this.#db
+    let query = this.#db
       .selectFrom(this.tableName)
       .select(RECORD_COLUMNS)
       .where('user_id', '=', uid)
       .where('is_active', '=', codec.bool(true))
-      .where((eb) => eb.or([eb('expire_at', 'is', null), eb('expire_at', '>', at)]))
-      .orderBy('last_online', 'desc')
-      .orderBy('id', 'asc')
-      .execute();
+      .where((eb) => eb.or([eb('expire_at', 'is', null), eb('expire_at', '>', at)]));
+    const after = page?.after;
+    const afterId = after === undefined ? undefined : codec.id(after.id);
+    if (after !== undefined) {
+      if (afterId === undefined) return [];
+      // Keyset, after (t, id) in "last_online desc, id asc" order: no OFFSET, so the 100th page
+      // costs what the first does.
+      const t = codec.time(after.lastOnline);
+      query = query.where((eb) => eb.or([eb('last_online', '<', t), eb.and([eb('last_online', '=', t), eb('id', '>', afterId)])]));
+    }
+    query = query.orderBy('last_online', 'desc').orderBy('id', 'asc');
+    const rows = await (page === undefined ? query : query.limit(page.limit)).execute();
     return rows.map((row) => codec.record(row));
   }
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { SESSION_END_REASONS } from '../core/events.js';
 import type { SessionEnd, SessionRecord, SessionRef, UserId } from '../core/session.js';
-import type { SessionLimit, SessionStore } from '../core/session-store.js';
+import type { ActivePage, SessionLimit, SessionStore } from '../core/session-store.js';
 
 /** A store under test, as the factory of {@link defineSessionStoreConformance} returns it. */
 export interface SessionStoreHarness {
@@ -425,6 +425,60 @@ export function defineSessionStoreConformance(name: string, factory: SessionStor
         await f.insert(' alice');
         assert.deepStrictEqual(await f.store.listActive('alice', at(1)), [alice]);
         assertSameRefs(await f.store.refsForUser('alice'), [alice]);
+      });
+    });
+
+    // Optional: a store without it is paged by the core from listActive's whole answer.
+    api.describe('listActivePage', () => {
+      const pageOf = (f: Fixture, userId: UserId, now: Date, page: ActivePage) => {
+        const list = f.store.listActivePage;
+        return list === undefined ? undefined : list.call(f.store, userId, now, page);
+      };
+
+      it('walks listActive’s order page by page, ties of last_online included, each session once', async (f) => {
+        const user = f.user();
+        // Pairs share a last_online, so the id must break ties at page boundaries.
+        for (const t of [5, 5, 3, 3, 3, 9, 1, 7, 7]) await f.insert(user, { lastOnline: at(t) });
+        await f.insert(user, { isActive: false, detail: LOGOUT.detail, endReason: LOGOUT.reason, lastOnline: at(8) });
+        await f.insert(f.user(), { lastOnline: at(6) });
+        const all = await f.store.listActive(user, at(10));
+        const walked: SessionRecord[] = [];
+        let after: ActivePage['after'];
+        for (let n = 0; n < 10; n++) {
+          const page = await pageOf(f, user, at(10), { limit: 2, after });
+          if (page === undefined) return;
+          assert.ok(page.length <= 2);
+          if (page.length === 0) break;
+          walked.push(...page);
+          const last = page[page.length - 1] as SessionRecord;
+          after = { lastOnline: last.lastOnline, id: last.id };
+        }
+        assert.deepStrictEqual(walked, all);
+        assert.equal(all.length, 9);
+      });
+
+      it('answers the first page without a position, and nothing after the last session', async (f) => {
+        const user = f.user();
+        const newest = await f.insert(user, { lastOnline: at(9) });
+        const oldest = await f.insert(user, { lastOnline: at(2) });
+        const first = await pageOf(f, user, at(10), { limit: 1 });
+        if (first === undefined) return;
+        assert.deepStrictEqual(first, [newest]);
+        assert.deepStrictEqual(await pageOf(f, user, at(10), { limit: 5 }), [newest, oldest]);
+        assert.deepStrictEqual(await pageOf(f, user, at(10), { limit: 5, after: { lastOnline: oldest.lastOnline, id: oldest.id } }), []);
+      });
+
+      it('leaves out sessions that ended or expired between pages', async (f) => {
+        const user = f.user();
+        const a = await f.insert(user, { lastOnline: at(9) });
+        const b = await f.insert(user, { lastOnline: at(8), expireAt: at(DAY) });
+        const c = await f.insert(user, { lastOnline: at(7) });
+        const first = await pageOf(f, user, at(10), { limit: 1 });
+        if (first === undefined) return;
+        assert.deepStrictEqual(first, [a]);
+        await f.store.deactivate([c.id], LOGOUT);
+        assert.deepStrictEqual(await pageOf(f, user, at(DAY + 1), { limit: 5, after: { lastOnline: a.lastOnline, id: a.id } }), []);
+        assert.deepStrictEqual(await pageOf(f, user, at(10), { limit: 5, after: { lastOnline: a.lastOnline, id: a.id } }), [b]);
       });
     });
 

@@ -254,6 +254,58 @@ describe.each(DIALECTS)('HTTP contract on %s', (dialect) => {
         expect((res.json as Array<{ session_id: string }>).map((s) => s.session_id)).toEqual([fresh.session_id]);
         expect(old.session_id).not.toBe(fresh.session_id);
       });
+
+      test('pages with ?limit and the Link header’s cursor, in the whole list’s order, each session once', async () => {
+        const user = newUser();
+        const logins = [];
+        for (let i = 0; i < 7; i++) {
+          logins.push(await login(user));
+          // Two pairs share a last_online, so ties must be broken across page boundaries.
+          if (i % 2 === 1) clock.advance(1000);
+        }
+        const token = (logins[6] as { token: string }).token;
+        const whole = await client.request('GET', '/api/active', { token });
+        expect(whole.headers.link).toBeUndefined();
+        const all = (whole.json as Array<{ session_id: string }>).map((s) => s.session_id);
+        expect(all).toHaveLength(7);
+        const paged: string[] = [];
+        let url = '/api/active?limit=3';
+        const sizes: number[] = [];
+        for (let n = 0; n < 5; n++) {
+          const res = await client.request('GET', url, { token });
+          expect(res.status).toBe(200);
+          const page = (res.json as Array<{ session_id: string; is_current: boolean }>).map((s) => s.session_id);
+          sizes.push(page.length);
+          paged.push(...page);
+          const link = res.headers.link as string | undefined;
+          if (link === undefined) break;
+          const match = /^<([^>]+)>; rel="next"$/.exec(link);
+          expect(match).not.toBeNull();
+          // A relative reference: resolved against the request's own URL.
+          const next = new URL(match?.[1] as string, `http://x${url}`);
+          url = next.pathname + next.search;
+        }
+        expect(sizes).toEqual([3, 3, 1]);
+        expect(paged).toEqual(all);
+        const exact = await client.request('GET', '/api/active?limit=7', { token });
+        expect((exact.json as unknown[]).length).toBe(7);
+        expect(exact.headers.link).toBeUndefined();
+      });
+
+      test('a bad limit or cursor answers 400 naming it', async () => {
+        const { token } = await login(newUser());
+        for (const limit of ['0', '1001', '-1', '2.5', 'ten', '']) {
+          const res = await client.request('GET', `/api/active?limit=${encodeURIComponent(limit)}`, { token });
+          expect(res.status).toBe(400);
+          expect(res.json).toEqual({ detail: `Invalid limit ${JSON.stringify(limit)}: give an integer from 1 to 1000.` });
+        }
+        const forged = Buffer.from('12.not-a-uuid').toString('base64url');
+        for (const cursor of ['', '!!', forged, 'x'.repeat(200)]) {
+          const res = await client.request('GET', `/api/active?limit=2&cursor=${encodeURIComponent(cursor)}`, { token });
+          expect(res.status).toBe(400);
+          expect(res.json).toEqual({ detail: 'Invalid cursor: use the one in the Link header of the previous page.' });
+        }
+      });
     });
 
     describe('revocation', () => {
