@@ -101,6 +101,25 @@ export class SessionApi<TUser = unknown> {
   readonly manager: SessionManager<TUser>;
   /** The `WWW-Authenticate` value of 401 responses: the first configured scheme. */
   readonly challenge: string;
+  /**
+   * The options that decide which answers the routes can give, for `nilva-session/openapi`'s
+   * document: whether sign-in routes are throttled (429), whether credentials over plain HTTP
+   * are refused (403), the most `token_id` values one DELETE takes, and whether
+   * `onVerifyCredentialsError` may choose the status of a failed credential check.
+   */
+  get contractOptions(): {
+    readonly throttle: boolean;
+    readonly requireSecureTransport: boolean;
+    readonly maxTokenIds: number;
+    readonly onVerifyCredentialsError: boolean;
+  } {
+    return {
+      throttle: this.#throttle !== undefined,
+      requireSecureTransport: this.#requireSecure,
+      maxTokenIds: this.#maxTokenIds,
+      onVerifyCredentialsError: this.#onVerifyError !== undefined,
+    };
+  }
   readonly #verifyCredentials: SessionApiOptions<TUser>['verifyCredentials'];
   readonly #onVerifyError: SessionApiOptions<TUser>['onVerifyCredentialsError'];
   readonly #throttle: LoginThrottle | undefined;
