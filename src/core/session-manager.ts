@@ -405,7 +405,7 @@ export class SessionManager<TUser = unknown> {
   authenticateToken(token: string, facts: RequestFacts): MaybePromise<AuthOutcome<TUser>> {
     if (!isWellFormedToken(token, this.config.tokenSize)) return this.#fail('ERR_SESSION_INVALID', messages.invalidToken);
     const keyHash = hashData(token);
-    const cached = this.#cache === undefined ? undefined : this.#safeRead(() => (this.#cache as SessionCache).byKeyHash(keyHash));
+    const cached = this.#cache === undefined ? undefined : this.#safeRead(this.#cache, 'key', keyHash);
     if (cached instanceof Promise) {
       return cached.then((entry) =>
         entry === undefined ? this.#miss('key', keyHash, facts, 'token') : this.#checkCached(entry, facts, 'token'),
@@ -420,19 +420,28 @@ export class SessionManager<TUser = unknown> {
    * belong to `userId` when given, and pass the user-agent policy.
    */
   authenticateSessionId(sessionId: string, facts: RequestFacts, userId?: UserId): MaybePromise<AuthOutcome<TUser>> {
-    const cached = this.#cache === undefined ? undefined : this.#safeRead(() => (this.#cache as SessionCache).byId(sessionId));
-    const go = (entry: CachedSession | undefined): MaybePromise<AuthOutcome<TUser>> => {
-      if (entry === undefined) return this.#miss('id', sessionId, facts, 'bearer', userId);
-      if (userId !== undefined && String(entry.userId) !== String(userId))
-        return this.#fail('ERR_SESSION_NOT_FOUND', messages.sessionNotFound);
-      return this.#checkCached(entry, facts, 'bearer');
-    };
-    return cached instanceof Promise ? cached.then(go) : go(cached);
+    const cached = this.#cache === undefined ? undefined : this.#safeRead(this.#cache, 'id', sessionId);
+    if (cached instanceof Promise) return cached.then((entry) => this.#checkById(entry, sessionId, facts, userId));
+    return this.#checkById(cached, sessionId, facts, userId);
   }
 
-  #safeRead(read: () => CacheRead): CacheRead {
+  #checkById(
+    entry: CachedSession | undefined,
+    sessionId: string,
+    facts: RequestFacts,
+    userId: UserId | undefined,
+  ): MaybePromise<AuthOutcome<TUser>> {
+    if (entry === undefined) return this.#miss('id', sessionId, facts, 'bearer', userId);
+    if (userId !== undefined && String(entry.userId) !== String(userId))
+      return this.#fail('ERR_SESSION_NOT_FOUND', messages.sessionNotFound);
+    return this.#checkCached(entry, facts, 'bearer');
+  }
+
+  // Takes the key rather than a closure: it runs on every request, and a closure per call is
+  // an allocation the warm path does not need.
+  #safeRead(cache: SessionCache, kind: 'key' | 'id', value: string): CacheRead {
     try {
-      const r = read();
+      const r = kind === 'key' ? cache.byKeyHash(value) : cache.byId(value);
       if (r instanceof Promise) {
         return r.then(
           (entry) => entry,
