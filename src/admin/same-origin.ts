@@ -1,4 +1,5 @@
 import type { ProxyTrust } from '../lib/ip.js';
+import { hostOrigin } from '../lib/origin.js';
 import { requestScheme } from '../lib/transport.js';
 
 /** The request headers the same-origin check reads. */
@@ -19,17 +20,13 @@ export interface OriginSource {
   readonly remoteAddress: string | undefined;
 }
 
-const HOST = /^[A-Za-z0-9.-]+(?::\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](?::\d{1,5})?$/;
-
 // The scheme is the API's concern too (`requireSecureTransport`): one framework-free rule.
 export type { TransportFacts } from '../lib/transport.js';
 export { requestScheme };
 
 /** `scheme://host[:port]` of the request, or `undefined` without a well-formed `Host` header. */
 export function requestOrigin(source: OriginSource, trust: ProxyTrust): string | undefined {
-  const host = source.host;
-  if (host === undefined || !HOST.test(host)) return undefined;
-  return `${requestScheme(source, trust)}://${host.toLowerCase()}`;
+  return hostOrigin(source.host, requestScheme(source, trust));
 }
 
 /**

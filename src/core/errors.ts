@@ -43,6 +43,13 @@ export type SessionErrorCode =
   | 'ERR_SESSION_LIMIT'
   /** The session's last authentication is older than a route's `requireFreshAuth` allows. */
   | 'ERR_REAUTHENTICATION_REQUIRED'
+  /**
+   * Cookie mode: a state-changing request authenticated by the session cookie (or a sign-in)
+   * failed the CSRF check (origin not trusted, CSRF token missing or incorrect).
+   */
+  | 'ERR_CSRF_FAILED'
+  /** Cookie mode: the `Authorization` header and the session cookie carry different credentials. */
+  | 'ERR_CONFLICTING_CREDENTIALS'
   /** The store could not be reached. */
   | 'ERR_STORE_UNAVAILABLE'
   /**
@@ -87,4 +94,7 @@ export const messages = {
   insecureTransport: 'Credentials must be sent over HTTPS.',
   sessionLimit: 'Too many active sessions: sign out on another device first.',
   reauthenticationRequired: 'This action needs a recent sign-in: sign in again and retry.',
+  csrfTokenMissing: 'CSRF Failed: CSRF token missing.',
+  csrfTokenIncorrect: 'CSRF Failed: CSRF token incorrect.',
+  conflictingCredentials: 'The Authorization header and the session cookie carry different credentials: send only one.',
 } as const;

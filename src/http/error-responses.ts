@@ -25,6 +25,8 @@ const STATUS: Readonly<Record<SessionErrorCode, number>> = {
   ERR_INSECURE_TRANSPORT: 403,
   ERR_SESSION_LIMIT: 403,
   ERR_REAUTHENTICATION_REQUIRED: 403,
+  ERR_CSRF_FAILED: 403,
+  ERR_CONFLICTING_CREDENTIALS: 400,
   ERR_STORE_UNAVAILABLE: 503,
   ERR_STORE_NOT_READY: 503,
 };
@@ -39,6 +41,8 @@ const BODY_CODES: Partial<Record<SessionErrorCode, string>> = {
   ERR_INSECURE_TRANSPORT: 'insecure_transport',
   ERR_SESSION_LIMIT: 'session_limit',
   ERR_REAUTHENTICATION_REQUIRED: 'reauthentication_required',
+  ERR_CSRF_FAILED: 'csrf_failed',
+  ERR_CONFLICTING_CREDENTIALS: 'conflicting_credentials',
 };
 
 /** A JSON response. */
@@ -56,8 +60,9 @@ export function errorResponse(error: SessionError, challenge: string, genericErr
   // The client learns only that the service is down; the cause is for the logs.
   if (status === 503) return json(503, { detail: messages.storeUnavailable }, { 'retry-after': '5' });
   const code = BODY_CODES[error.code];
-  // A 403 is about what the caller may do, not who it is: no challenge, and never generic.
-  if (status === 403) return json(403, { detail: error.message, code });
+  // A 403 is about what the caller may do, not who it is, and a 400 about how the request is
+  // built: no challenge, and never generic.
+  if (status === 403 || status === 400) return json(status, { detail: error.message, code });
   if (genericErrors && error.code !== 'ERR_NOT_AUTHENTICATED') {
     return json(401, { detail: 'Invalid token.' }, { 'www-authenticate': challenge });
   }

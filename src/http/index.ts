@@ -1,4 +1,5 @@
-export type { ApiRequest, ApiResponse } from './api-types.js';
+export type { ApiCredentialFacts, ApiRequest, ApiResponse } from './api-types.js';
+export type { SessionApiCookie, SessionApiCookieOptions } from './cookie-mode.js';
 export { badRequest, errorResponse, json } from './error-responses.js';
 export type { LoginThrottleOptions, ThrottleLimit, ThrottleRedisClient } from './login-throttle.js';
 export type { BodyResult, CharFieldRule } from './request-body.js';

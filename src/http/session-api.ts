@@ -1,12 +1,15 @@
+import { parseAuthorization } from '../core/authorization-header.js';
 import { messages, SessionError } from '../core/errors.js';
 import type { SessionLogger } from '../core/events.js';
 import type { UserId } from '../core/session.js';
 import type { AuthOutcome, AuthSuccess, MaybePromise, RenewedSession, RequestFacts, SessionManager } from '../core/session-manager.js';
 import { clientIp, compileTrustProxy, type ProxyTrust } from '../lib/ip.js';
 import { assertKnownOptions, optionNames } from '../lib/option-names.js';
-import { isSecureTransport } from '../lib/transport.js';
+import { hostOrigin } from '../lib/origin.js';
+import { isSecureTransport, requestScheme } from '../lib/transport.js';
 import { activePageQuery, nextPageLink } from './active-page-query.js';
-import type { ApiRequest, ApiResponse } from './api-types.js';
+import type { ApiCredentialFacts, ApiRequest, ApiResponse } from './api-types.js';
+import { CookieMode, csrfTokenFor, type SessionApiCookie, type SessionApiCookieOptions } from './cookie-mode.js';
 import { badRequest, errorResponse, json } from './error-responses.js';
 import { LoginThrottle, type LoginThrottleOptions, throttledResponse } from './login-throttle.js';
 import { charFields, readBody } from './request-body.js';
@@ -71,7 +74,31 @@ export interface SessionApiOptions<TUser> {
   readonly requireSecureTransport?: boolean | undefined;
   /** Where unexpected errors are reported. Default `console.error` (message only). */
   readonly logger?: SessionLogger | undefined;
+  /**
+   * Cookie mode, for single-page apps (`true` for the defaults): `POST login` sets an
+   * `HttpOnly` cookie with the token (`__Host-nilva_session` over HTTPS, `nilva_session` over
+   * plain HTTP) and a script-readable CSRF cookie, answers `{session_id, expire_at,
+   * csrf_token}` without the token, and every route and middleware authenticates by the cookie
+   * too; a state-changing request it authenticates (and every sign-in) must pass the CSRF
+   * check: its `X-CSRF-Token`, or `Sec-Fetch-Site`/`Origin` naming this origin or one of
+   * `trustedOrigins`. An `Authorization` header still works; with a cookie of another token it
+   * is a 400. Default off: the `Authorization` header only. See {@link SessionApiCookieOptions}
+   * and docs/contract.md.
+   */
+  readonly cookie?: SessionApiCookieOptions | boolean | undefined;
 }
+
+/** How a request of cookie mode was authenticated, for the routes that set or clear cookies. */
+interface CookieUse {
+  /** The request came over HTTPS (the cookies' `__Host-` names and `Secure`). */
+  readonly secure: boolean;
+  /** It carried the session cookie (of the token it authenticated with). */
+  readonly cookie: boolean;
+  /** The cookie authenticated it (no `Authorization` header of the same token). */
+  readonly viaCookie: boolean;
+}
+
+const NO_COOKIE: CookieUse = Object.freeze({ secure: false, cookie: false, viaCookie: false });
 
 /** What `onVerifyCredentialsError` answers: a status with a `detail`, or a whole response. */
 export type VerifyCredentialsErrorAnswer = { readonly status: number; readonly detail: string } | ApiResponse;
@@ -86,7 +113,7 @@ const SERVER_ERROR_DETAIL = 'A server error occurred.';
 const NO_CONTENT: ApiResponse = Object.freeze({ status: 204, headers: Object.freeze({}), body: undefined });
 
 // Handlers read only the session of the caller, so they are typed for any user.
-type Handler = (req: ApiRequest, auth: AuthSuccess<unknown> | undefined) => MaybePromise<ApiResponse>;
+type Handler = (req: ApiRequest, auth: AuthSuccess<unknown> | undefined, use: CookieUse) => MaybePromise<ApiResponse>;
 
 interface Route {
   readonly authenticated: boolean;
@@ -130,6 +157,17 @@ export class SessionApi<TUser = unknown> {
   readonly #routes: ReadonlyMap<string, Route>;
   readonly #unauthenticated: ApiResponse;
   readonly #bearerChallenge: string;
+  /**
+   * Cookie mode's settings (`SessionApiOptions.cookie`, defaults applied), or `undefined` in
+   * header mode: the cookies' names, `SameSite`, the trusted origins, whether bodies carry the
+   * token, and the CSRF header's and cookie's names.
+   */
+  readonly cookie: SessionApiCookie | undefined;
+  readonly #cookieMode: CookieMode | undefined;
+  /** Failures of a cookie's authentication, with whether the request was HTTPS: their 401 clears the cookies. */
+  readonly #cookieFailures = new WeakMap<SessionError, boolean>();
+  readonly #tokenKeyword: string | null;
+  readonly #bearerKeyword: string | null;
 
   constructor(options: SessionApiOptions<TUser>) {
     if (typeof options !== 'object' || options === null) throw new TypeError('nilva-session: SessionApi needs an options object');
@@ -144,6 +182,7 @@ export class SessionApi<TUser = unknown> {
         maxTokenIds: true,
         requireSecureTransport: true,
         logger: true,
+        cookie: true,
       }),
     );
     if (typeof options.manager?.authenticate !== 'function')
@@ -174,6 +213,14 @@ export class SessionApi<TUser = unknown> {
     if (typeof throttle === 'boolean') this.#throttle = throttle ? new LoginThrottle({}, this.#logger) : undefined;
     else this.#throttle = new LoginThrottle(throttle, this.#logger);
     this.#unauthenticated = this.error(new SessionError('ERR_NOT_AUTHENTICATED', messages.notAuthenticated));
+    const cookie: unknown = options.cookie ?? false;
+    if (cookie !== false && cookie !== true && (typeof cookie !== 'object' || cookie === null)) {
+      throw new TypeError(`nilva-session: option "cookie" must be a boolean or an object, got ${JSON.stringify(cookie)}`);
+    }
+    this.#cookieMode = cookie === false ? undefined : new CookieMode(cookie as SessionApiCookieOptions | true);
+    this.cookie = this.#cookieMode?.settings;
+    this.#tokenKeyword = config.schemes.includes('token') ? config.tokenKeyword : null;
+    this.#bearerKeyword = config.schemes.includes('bearer') ? config.bearerKeyword : null;
     const jwtRoutes: Array<[string, Route]> =
       options.manager.jwt === undefined
         ? []
@@ -185,8 +232,11 @@ export class SessionApi<TUser = unknown> {
     this.#routes = new Map<string, Route>([
       ...jwtRoutes,
       ['login', { authenticated: false, methods: { POST: (req) => this.#login(req) } }],
-      ['logout', { authenticated: true, methods: { POST: (_req, auth) => this.#logout(auth as AuthSuccess<unknown>) } }],
-      ['reauthenticate', { authenticated: true, methods: { POST: (req, auth) => this.reauthenticate(req, auth as AuthSuccess<unknown>) } }],
+      ['logout', { authenticated: true, methods: { POST: (_req, auth, use) => this.#logout(auth as AuthSuccess<unknown>, use) } }],
+      [
+        'reauthenticate',
+        { authenticated: true, methods: { POST: (req, auth, use) => this.#reauthenticate(req, auth as AuthSuccess<unknown>, use) } },
+      ],
       [
         'active',
         {
@@ -215,13 +265,72 @@ export class SessionApi<TUser = unknown> {
    * `requireSecureTransport`, an `Authorization` header over plain HTTP fails with an
    * `InsecureTransportError` before the token is looked at.
    */
-  authenticate(
-    req: Pick<ApiRequest, 'authorization' | 'remoteAddress' | 'forwardedFor' | 'userAgent' | 'encrypted' | 'forwardedProto'>,
-  ): MaybePromise<AuthOutcome<TUser> | undefined> {
+  authenticate(req: ApiCredentialFacts): MaybePromise<AuthOutcome<TUser> | undefined> {
+    if (this.#cookieMode !== undefined) return this.#cookieAuthenticate(req, this.#cookieMode).outcome;
+    return this.#headerAuthenticate(req);
+  }
+
+  #headerAuthenticate(req: ApiCredentialFacts): MaybePromise<AuthOutcome<TUser> | undefined> {
     if (req.authorization !== undefined && req.authorization !== '' && this.transportRefusal(req) !== undefined) {
       return { ok: false, error: new InsecureTransportError() };
     }
     return this.manager.authenticate(req.authorization, this.facts(req));
+  }
+
+  /**
+   * Cookie mode's authentication (docs/contract.md, "Cookie mode"): without the session cookie,
+   * the header's; a malformed cookie is an invalid token; two different credentials (two
+   * cookies, or the cookie and an `Authorization` header of another token) are a 400, since
+   * guessing could act as the wrong user; the header of the same token authenticates as a
+   * header (a cross-site page cannot send one without a CORS preflight); else the cookie, after
+   * the CSRF check of a state-changing request, which runs before the lookup so that a forged
+   * request does not even touch the session.
+   */
+  #cookieAuthenticate(
+    req: ApiCredentialFacts,
+    mode: CookieMode,
+  ): { use: CookieUse; outcome: MaybePromise<AuthOutcome<TUser> | undefined> } {
+    const secure = requestScheme(req, this.#trust) === 'https';
+    const read = mode.read(req.cookie, secure);
+    if (read.kind === 'none') return { use: NO_COOKIE, outcome: this.#headerAuthenticate(req) };
+    if (read.kind === 'malformed') {
+      return { use: NO_COOKIE, outcome: this.#cookieFailure(new SessionError('ERR_SESSION_INVALID', messages.invalidToken), secure) };
+    }
+    const conflict = () =>
+      ({
+        use: NO_COOKIE,
+        outcome: { ok: false, error: new SessionError('ERR_CONFLICTING_CREDENTIALS', messages.conflictingCredentials) },
+      }) as const;
+    if (read.kind === 'conflict') return conflict();
+    const header = req.authorization;
+    if (header !== undefined && header !== '') {
+      const parsed = parseAuthorization(header, this.#tokenKeyword, this.#bearerKeyword);
+      // A malformed header is refused as such; a scheme of someone else's (Basic) is no credential of ours.
+      if (parsed.scheme === 'invalid') return { use: NO_COOKIE, outcome: this.#headerAuthenticate(req) };
+      if (parsed.scheme !== 'none') {
+        if (parsed.scheme !== 'token' || parsed.credentials !== read.token) return conflict();
+        return { use: { secure, cookie: true, viaCookie: false }, outcome: this.#headerAuthenticate(req) };
+      }
+    }
+    const use: CookieUse = { secure, cookie: true, viaCookie: true };
+    // The cookie is a credential: over plain HTTP (with requireSecureTransport) it is not looked up.
+    if (this.transportRefusal(req) !== undefined) return { use, outcome: { ok: false, error: new InsecureTransportError() } };
+    const method = req.method;
+    if (method !== 'GET' && method !== 'HEAD' && method !== 'OPTIONS') {
+      const refusal = mode.csrfRefusal(req, read.token, hostOrigin(req.host, secure ? 'https' : 'http'));
+      if (refusal !== undefined) return { use, outcome: { ok: false, error: refusal } };
+    }
+    const outcome = this.manager.authenticateToken(read.token, this.facts(req));
+    const marked = (o: AuthOutcome<TUser>): AuthOutcome<TUser> => (o.ok ? o : this.#cookieFailure(o.error, secure));
+    return { use, outcome: outcome instanceof Promise ? outcome.then(marked) : marked(outcome) };
+  }
+
+  /** A refusal of the cookie's token: its 401 (not a 403 or 503) also deletes the cookies. */
+  #cookieFailure(error: SessionError, secure: boolean): AuthOutcome<TUser> {
+    if (error instanceof InsecureTransportError) return { ok: false, error };
+    const own = new SessionError(error.code, error.message, { cause: error });
+    this.#cookieFailures.set(own, secure);
+    return { ok: false, error: own };
   }
 
   /**
@@ -237,7 +346,11 @@ export class SessionApi<TUser = unknown> {
   /** The response for a refused authentication (401, 403 over plain HTTP, or 503 when the store is down). */
   error(error: SessionError): ApiResponse {
     if (error instanceof InsecureTransportError) return insecureTransportResponse();
-    return errorResponse(error, this.challenge, this.manager.config.genericErrors);
+    const response = errorResponse(error, this.challenge, this.manager.config.genericErrors);
+    const secure = this.#cookieFailures.get(error);
+    if (secure === undefined || response.status !== 401 || this.#cookieMode === undefined) return response;
+    // The browser holds a cookie that will never work again (ended, expired, forged): forget it.
+    return { ...response, setCookies: this.#cookieMode.cleared(secure) };
   }
 
   /** 401 `Authentication credentials were not provided.` */
@@ -255,7 +368,8 @@ export class SessionApi<TUser = unknown> {
    * of the API's routes (the integration then lets the framework answer 404).
    */
   handle(req: ApiRequest): MaybePromise<ApiResponse> | undefined {
-    const route = this.#routes.get(trimSlash(req.path));
+    const path = trimSlash(req.path);
+    const route = this.#routes.get(path);
     if (route === undefined) return undefined;
     const badHeader = userAgentProblem(req.userAgent);
     if (badHeader !== undefined) return badHeader;
@@ -267,14 +381,29 @@ export class SessionApi<TUser = unknown> {
       const refusal = this.transportRefusal(req);
       if (refusal !== undefined) return refusal;
     }
-    if (!route.authenticated)
-      return handler === undefined ? this.#notAllowed(req.method, route) : this.#guard(() => handler(req, undefined));
-    const outcome = this.#guardAuth(() => this.authenticate(req));
+    if (!route.authenticated) {
+      if (handler === undefined) return this.#notAllowed(req.method, route);
+      // Login CSRF: a page of another site must not sign the browser in (as the attacker).
+      const mode = this.#cookieMode;
+      if (mode !== undefined && path === 'login') {
+        const secure = requestScheme(req, this.#trust) === 'https';
+        const refusal = mode.csrfRefusal(req, undefined, hostOrigin(req.host, secure ? 'https' : 'http'));
+        if (refusal !== undefined) return this.error(refusal);
+      }
+      return this.#guard(() => handler(req, undefined, NO_COOKIE));
+    }
+    let use = NO_COOKIE;
+    const outcome = this.#guardAuth(() => {
+      if (this.#cookieMode === undefined) return this.authenticate(req);
+      const cookieAuth = this.#cookieAuthenticate(req, this.#cookieMode);
+      use = cookieAuth.use;
+      return cookieAuth.outcome;
+    });
     const next = (result: AuthOutcome<TUser> | undefined | ApiResponse): MaybePromise<ApiResponse> => {
       if (result === undefined) return this.#unauthenticated;
       if ('status' in result) return result;
       if (!result.ok) return this.error(result.error);
-      return handler === undefined ? this.#notAllowed(req.method, route) : this.#guard(() => handler(req, result));
+      return handler === undefined ? this.#notAllowed(req.method, route) : this.#guard(() => handler(req, result, use));
     };
     return outcome instanceof Promise ? outcome.then(next) : next(outcome);
   }
@@ -375,7 +504,12 @@ export class SessionApi<TUser = unknown> {
    * `{refresh, access}` for a JWT session. The pages call it for a session their cookie
    * authenticated.
    */
-  async reauthenticate(req: ApiRequest, auth: AuthSuccess<unknown>): Promise<ApiResponse> {
+  reauthenticate(req: ApiRequest, auth: AuthSuccess<unknown>): Promise<ApiResponse> {
+    return this.#reauthenticate(req, auth, NO_COOKIE);
+  }
+
+  /** `reauthenticate`; in cookie mode, a request that carried the cookie gets the renewed token's cookies. */
+  async #reauthenticate(req: ApiRequest, auth: AuthSuccess<unknown>, use: CookieUse): Promise<ApiResponse> {
     const who = await this.#credentials(req, 'reauthenticate');
     if ('status' in who) return who;
     const { userId, facts } = who;
@@ -398,11 +532,34 @@ export class SessionApi<TUser = unknown> {
     }
     if (renewed.kind === 'jwt') return json(200, { refresh: renewed.refresh, access: renewed.access }, { 'cache-control': 'no-store' });
     const { token, session } = renewed;
+    // A client that authenticated with its header must learn the new token to go on.
+    if (use.cookie) return this.#signedIn(token, session, use.secure, !use.viaCookie);
     return json(
       200,
       { token, session_id: session.id, expire_at: session.expireAt === null ? null : session.expireAt.toISOString() },
       { 'cache-control': 'no-store' },
     );
+  }
+
+  /**
+   * Cookie mode's answer to a sign-in or renewal: the session and CSRF cookies, and the body
+   * `{session_id, expire_at, csrf_token}` (with `token` first when `tokenInBody` or `withToken`).
+   */
+  #signedIn(
+    token: string,
+    session: { readonly id: string; readonly expireAt: Date | null },
+    secure: boolean,
+    withToken: boolean,
+  ): ApiResponse {
+    const mode = this.#cookieMode as CookieMode;
+    const setCookies = mode.issue(token, session.expireAt, this.manager.now(), secure);
+    const expire_at = session.expireAt === null ? null : session.expireAt.toISOString();
+    const csrf_token = csrfTokenFor(token);
+    const body =
+      withToken || mode.settings.tokenInBody
+        ? { token, session_id: session.id, expire_at, csrf_token }
+        : { session_id: session.id, expire_at, csrf_token };
+    return { ...json(200, body, { 'cache-control': 'no-store' }), setCookies };
   }
 
   /**
@@ -424,6 +581,7 @@ export class SessionApi<TUser = unknown> {
     if ('status' in who) return who;
     const { userId, facts } = who;
     const { token, session } = await this.manager.createSession({ userId, ip: facts.ip, userAgent: facts.userAgent });
+    if (this.#cookieMode !== undefined) return this.#signedIn(token, session, requestScheme(req, this.#trust) === 'https', false);
     return json(
       200,
       { token, session_id: session.id, expire_at: session.expireAt === null ? null : session.expireAt.toISOString() },
@@ -484,9 +642,10 @@ export class SessionApi<TUser = unknown> {
     return response;
   }
 
-  async #logout(auth: AuthSuccess<unknown>): Promise<ApiResponse> {
+  async #logout(auth: AuthSuccess<unknown>, use: CookieUse): Promise<ApiResponse> {
     await this.manager.revokeSession(auth.session.id, 'logout');
-    return NO_CONTENT;
+    if (!use.cookie || this.#cookieMode === undefined) return NO_CONTENT;
+    return { ...NO_CONTENT, setCookies: this.#cookieMode.cleared(use.secure) };
   }
 
   async #list(req: ApiRequest, auth: AuthSuccess<unknown>): Promise<ApiResponse> {

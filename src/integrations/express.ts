@@ -126,6 +126,7 @@ export function nilvaExpress<TUser extends RegisteredUser>(api: SessionApi<TUser
 function send(res: ServerResponse, response: ApiResponse): void {
   res.statusCode = response.status;
   for (const [name, value] of Object.entries(response.headers)) res.setHeader(name, value);
+  if (response.setCookies !== undefined) res.setHeader('set-cookie', [...response.setCookies]);
   res.end(response.body);
 }
 

@@ -53,6 +53,7 @@ function facts(request: FastifyRequest): RequestCredentialFacts {
 
 function send(reply: FastifyReply, response: ApiResponse): FastifyReply {
   reply.code(response.status).headers(response.headers);
+  if (response.setCookies !== undefined) reply.header('set-cookie', [...response.setCookies]);
   return response.body === undefined ? reply.send() : reply.send(response.body);
 }
 

@@ -1,7 +1,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { Hono } from 'hono';
 import type { AuthSuccess } from '../core/session-manager.js';
-import type { ApiRequest, ApiResponse } from '../http/api-types.js';
+import type { ApiCredentialFacts, ApiResponse } from '../http/api-types.js';
 import { json } from '../http/error-responses.js';
 import { assertMaxAge, MAX_BODY_BYTES, type SessionApi } from '../http/session-api.js';
 import type { RegisteredUser } from '../index.js';
@@ -66,7 +66,11 @@ export interface NilvaHono<TUser> {
 }
 
 function toResponse(response: ApiResponse): Response {
-  return new Response(response.body ?? null, { status: response.status, headers: response.headers });
+  const cookies = response.setCookies;
+  if (cookies === undefined) return new Response(response.body ?? null, { status: response.status, headers: response.headers });
+  const headers = new Headers(response.headers);
+  for (const cookie of cookies) headers.append('set-cookie', cookie);
+  return new Response(response.body ?? null, { status: response.status, headers });
 }
 
 /**
@@ -82,9 +86,8 @@ export function nilvaHono<TUser>(api: SessionApi<TUser>, options: NilvaHonoOptio
   assertKnownOptions('nilvaHono', options, HONO_OPTIONS);
   const remoteAddress = options.remoteAddress ?? nodeRemoteAddress;
   const encrypted = options.encrypted ?? nodeEncrypted;
-  const facts = (
-    c: Context,
-  ): Pick<ApiRequest, 'authorization' | 'userAgent' | 'remoteAddress' | 'forwardedFor' | 'encrypted' | 'forwardedProto'> => ({
+  const headerFacts = (c: Context): ApiCredentialFacts & { readonly method: string } => ({
+    method: c.req.method,
     authorization: c.req.header('authorization'),
     userAgent: c.req.header('user-agent'),
     remoteAddress: remoteAddress(c),
@@ -92,6 +95,18 @@ export function nilvaHono<TUser>(api: SessionApi<TUser>, options: NilvaHonoOptio
     encrypted: encrypted(c),
     forwardedProto: c.req.header('x-forwarded-proto'),
   });
+  // Header mode reads no more headers than it needs (each lookup costs on the Fetch API's Headers).
+  const facts =
+    api.cookie === undefined
+      ? headerFacts
+      : (c: Context): ApiCredentialFacts & { readonly method: string } => ({
+          ...headerFacts(c),
+          cookie: c.req.header('cookie'),
+          origin: c.req.header('origin'),
+          secFetchSite: c.req.header('sec-fetch-site'),
+          host: c.req.header('host'),
+          csrfToken: c.req.header('x-csrf-token'),
+        });
 
   /** The session of the request, `undefined` for anonymous, or the refusal to answer with. */
   const check = async (c: Context): Promise<AuthSuccess<TUser> | undefined | Response> => {
