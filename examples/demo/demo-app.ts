@@ -10,6 +10,7 @@ import { nilvaFastifyPages } from 'nilva-session/admin/fastify';
 import { nilvaFastify, nilvaFastifyRoutes } from 'nilva-session/fastify';
 import { SessionApi } from 'nilva-session/http';
 import { connectDatabase, KyselySessionAdminStore, KyselySessionStore, migrateSessionStore } from 'nilva-session/kysely';
+import { openApiDocument } from 'nilva-session/openapi';
 import { type DemoDatabase, type DemoUser, DemoUsers } from './demo-users.js';
 import { renderHome } from './home-page.js';
 
@@ -88,6 +89,9 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
   await app.register(nilvaFastifyRoutes, { api, prefix: '/api' });
   await app.register(nilvaFastifyPages, { pages });
   app.get('/api/me', { preHandler: app.nilvaRequireAuth }, async (request) => ({ user: request.nilva?.user }));
+  // The contract of the routes above as OpenAPI 3.1, for Swagger UI, client generators, …
+  const openapi = JSON.stringify(openApiDocument(api, { mountPath: '/api', title: 'nilva-session demo' }));
+  app.get('/api/openapi.json', async (_request, reply) => reply.type('application/json').send(openapi));
   app.get('/healthz', async (_request, reply) => {
     const ok = await users.ping();
     return reply

@@ -40,6 +40,7 @@ curl -s -X POST ${url}/api/logout -H "Authorization: Token $TOKEN"</pre>
 <li><code>POST /api/token</code> — <code>{username, password}</code> → a JWT pair <code>{refresh, access}</code> bound to a new session; then <code>Authorization: Bearer &lt;access&gt;</code></li>
 <li><code>POST /api/token/refresh</code> — <code>{refresh}</code> → <code>{access}</code>; <code>POST /api/token/blacklist</code> — <code>{refresh}</code> ends that session</li>
 <li><code>GET /api/me</code> — who you are</li>
+<li><code>GET /api/openapi.json</code> — the OpenAPI 3.1 document of these routes</li>
 <li><code>GET /healthz</code> — 200 once the database answers</li>
 </ul>
 </div>

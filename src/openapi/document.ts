@@ -1,4 +1,5 @@
 import { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT } from '../http/active-page-query.js';
+import type { SessionApiCookie } from '../http/cookie-mode.js';
 import { MAX_BODY_BYTES, type SessionApi } from '../http/session-api.js';
 import { assertKnownOptions, optionNames } from '../lib/option-names.js';
 import { componentSchemas, type Json, ref } from './schemas.js';
@@ -47,17 +48,6 @@ export interface OpenApiDocument {
   readonly components: JsonObject;
 }
 
-/** Cookie mode's settings as the document uses them (`SessionApi.cookie`). */
-interface CookieFacts {
-  readonly name: string;
-  readonly secureName: string;
-  readonly sameSite: string;
-  readonly tokenInBody: boolean;
-  readonly csrfHeaderName: string;
-  readonly csrfCookieName: string;
-  readonly csrfCookieSecureName: string;
-}
-
 /** Everything about the app that changes the document. */
 interface Features {
   readonly mount: string;
@@ -75,7 +65,7 @@ interface Features {
   readonly verifyErrors: boolean;
   readonly tokenNotValidShape: boolean;
   readonly tokenSize: number;
-  readonly cookie: CookieFacts | undefined;
+  readonly cookie: SessionApiCookie | undefined;
 }
 
 const KNOWN_OPTIONS = optionNames<OpenApiOptions>({ mountPath: true, title: true, version: true, description: true, servers: true });
@@ -139,8 +129,6 @@ function features<TUser>(api: SessionApi<TUser>, mount: string): Features {
   const config = api.manager.config;
   const jwt = api.manager.jwt;
   const contract = api.contractOptions;
-  // Cookie mode's settings, when the API has them.
-  const cookie = (api as { readonly cookie?: CookieFacts | undefined }).cookie;
   return {
     mount,
     schemes: config.schemes,
@@ -157,7 +145,7 @@ function features<TUser>(api: SessionApi<TUser>, mount: string): Features {
     verifyErrors: contract.onVerifyCredentialsError,
     tokenNotValidShape: config.schemes.includes('bearer') && !config.genericErrors,
     tokenSize: config.tokenSize,
-    cookie: cookie ?? undefined,
+    cookie: api.cookie,
   };
 }
 
@@ -216,10 +204,12 @@ interface OperationKind {
   readonly authenticated: boolean;
   /** The body it reads, if any. */
   readonly body: 'credentials' | 'refresh' | undefined;
-  /** POST or DELETE: in cookie mode the CSRF check applies. */
+  /** POST or DELETE. */
   readonly unsafe: boolean;
   /** Creates a session (`login`, `token`): the session limit may refuse it. */
   readonly createsSession: boolean;
+  /** Cookie mode checks it for CSRF: `login`, and the state-changing routes a cookie may authenticate. */
+  readonly csrfChecked: boolean;
 }
 
 function paths(f: Features): Json {
@@ -252,16 +242,20 @@ function refreshBody(): Json {
   return { required: true, content: { 'application/json': { schema }, 'application/x-www-form-urlencoded': { schema } } };
 }
 
-/** The session cookies a response sets or clears (cookie mode). */
-function cookieHeaders(f: Features, what: 'set' | 'clear'): Json {
+/**
+ * The session cookies a response sets or clears (cookie mode): `when` says when, for a header
+ * that only some of the answers carry.
+ */
+function cookieHeaders(f: Features, what: 'set' | 'clear', when?: string): Json {
   if (f.cookie === undefined) return {};
+  const cookies =
+    what === 'set'
+      ? `Two cookies: the session token (\`${f.cookie.name}\`, \`HttpOnly\`; \`${f.cookie.secureName}\` and \`Secure\` over HTTPS) and the CSRF token (\`${f.cookie.csrfCookieName}\`, readable by scripts; \`${f.cookie.csrfCookieSecureName}\` over HTTPS), \`Path=/\`, \`Max-Age\` the session's remaining lifetime.`
+      : 'Both cookies deleted (empty values, `Max-Age=0`).';
   return {
     'Set-Cookie': {
-      description:
-        what === 'set'
-          ? `Two cookies: the session token (\`${f.cookie.name}\`, \`HttpOnly\`; \`${f.cookie.secureName}\` over HTTPS) and the CSRF token (\`${f.cookie.csrfCookieName}\`, readable by scripts; \`${f.cookie.csrfCookieSecureName}\` over HTTPS), \`Path=/\`, \`SameSite\` as configured, \`Max-Age\` the session's remaining lifetime. Sent as two \`Set-Cookie\` headers.`
-          : 'Both cookies cleared (`Max-Age=0`). Sent as two `Set-Cookie` headers.',
-      required: true,
+      description: `${when === undefined ? '' : `${when}: `}${cookies} Sent as two \`Set-Cookie\` headers.`,
+      required: when === undefined,
       schema: { type: 'string' },
     },
   };
@@ -281,9 +275,9 @@ function login(f: Features): Json {
       '200': {
         description: f.cookie === undefined ? 'Signed in.' : 'Signed in: the session cookie and the CSRF cookie are set.',
         headers: { ...noStore, ...cookieHeaders(f, 'set') },
-        content: json(ref('schemas', 'TokenLogin')),
+        content: json(ref('schemas', f.cookie === undefined ? 'TokenLogin' : 'CookieSignIn')),
       },
-      ...errorResponses(f, { authenticated: false, body: 'credentials', unsafe: true, createsSession: true }),
+      ...errorResponses(f, { authenticated: false, body: 'credentials', unsafe: true, createsSession: true, csrfChecked: true }),
     },
   };
 }
@@ -298,33 +292,40 @@ function logout(f: Features): Json {
     ...csrfParameter(f, true),
     responses: {
       '204': {
-        description: f.cookie === undefined ? 'Signed out. No body.' : 'Signed out. No body; the cookies are cleared.',
-        ...(f.cookie === undefined ? {} : { headers: cookieHeaders(f, 'clear') }),
+        description: 'Signed out. No body.',
+        ...(f.cookie === undefined ? {} : { headers: cookieHeaders(f, 'clear', 'When the request carried the session cookie') }),
       },
-      ...errorResponses(f, { authenticated: true, body: undefined, unsafe: true, createsSession: false }),
+      ...errorResponses(f, { authenticated: true, body: undefined, unsafe: true, createsSession: false, csrfChecked: true }),
     },
   };
 }
 
 function reauthenticate(f: Features): Json {
-  const body = f.jwt ? { oneOf: [ref('schemas', 'TokenLogin'), ref('schemas', 'TokenPair')] } : ref('schemas', 'TokenLogin');
+  const shapes = [ref('schemas', 'TokenLogin')];
+  if (f.cookie !== undefined) shapes.push(ref('schemas', 'CookieSignIn'));
+  if (f.cookie !== undefined && !f.cookie.tokenInBody) shapes.push(ref('schemas', 'CookieSignInWithToken'));
+  if (f.jwt) shapes.push(ref('schemas', 'TokenPair'));
+  const body = shapes.length === 1 ? shapes[0] : { oneOf: shapes };
   return {
     operationId: 'reauthenticate',
     tags: ['sessions'],
     summary: 'Step-up: prove who you are again, for a re-authenticated session',
     description:
       "The credentials must be those of the session's own user. The session is replaced by a new one (new id and credential, same user, device and expiry) whose sign-in is now; the old credential is refused from the next request on. The answer has the shape of the session's sign-in: `TokenLogin` for an opaque-token session" +
-      (f.jwt ? ', `TokenPair` for a JWT session.' : '.'),
+      (f.jwt ? ', `TokenPair` for a JWT session.' : '.') +
+      (f.cookie === undefined
+        ? ''
+        : ' Cookie mode: a request that carried the session cookie gets new cookies and `CookieSignIn` (`CookieSignInWithToken` when it authenticated with the `Authorization` header, which must learn the new token).'),
     security: security(f),
     ...csrfParameter(f, true),
     requestBody: credentialsBody(),
     responses: {
       '200': {
         description: 'Re-authenticated.',
-        headers: { ...noStore, ...cookieHeaders(f, 'set') },
-        content: json(body),
+        headers: { ...noStore, ...cookieHeaders(f, 'set', 'When the request carried the session cookie') },
+        content: json(body as Json),
       },
-      ...errorResponses(f, { authenticated: true, body: 'credentials', unsafe: true, createsSession: false }),
+      ...errorResponses(f, { authenticated: true, body: 'credentials', unsafe: true, createsSession: false, csrfChecked: true }),
     },
   };
 }
@@ -359,7 +360,7 @@ function listActive(f: Features): Json {
         headers: { ...noStore, Link: ref('headers', 'NextPage') },
         content: json({ type: 'array', items: ref('schemas', 'Session') }),
       },
-      ...errorResponses(f, { authenticated: true, body: undefined, unsafe: false, createsSession: false }),
+      ...errorResponses(f, { authenticated: true, body: undefined, unsafe: false, createsSession: false, csrfChecked: false }),
     },
   };
 }
@@ -393,7 +394,7 @@ function revokeActive(f: Features): Json {
     ],
     responses: {
       '204': { description: 'Done, whatever was ended. No body.' },
-      ...errorResponses(f, { authenticated: true, body: undefined, unsafe: true, createsSession: false }),
+      ...errorResponses(f, { authenticated: true, body: undefined, unsafe: true, createsSession: false, csrfChecked: true }),
     },
   };
 }
@@ -408,7 +409,7 @@ function obtainPair(f: Features): Json {
     requestBody: credentialsBody(),
     responses: {
       '200': { description: 'Signed in.', headers: noStore, content: json(ref('schemas', 'TokenPair')) },
-      ...errorResponses(f, { authenticated: false, body: 'credentials', unsafe: true, createsSession: true }),
+      ...errorResponses(f, { authenticated: false, body: 'credentials', unsafe: true, createsSession: true, csrfChecked: false }),
     },
   };
 }
@@ -427,7 +428,7 @@ function refresh(f: Features): Json {
     requestBody: refreshBody(),
     responses: {
       '200': { description: 'Refreshed.', headers: noStore, content: json(ref('schemas', 'RefreshedAccess')) },
-      ...errorResponses(f, { authenticated: false, body: 'refresh', unsafe: true, createsSession: false }),
+      ...errorResponses(f, { authenticated: false, body: 'refresh', unsafe: true, createsSession: false, csrfChecked: false }),
     },
   };
 }
@@ -442,7 +443,7 @@ function blacklist(f: Features): Json {
     requestBody: refreshBody(),
     responses: {
       '200': { description: 'Signed out.', content: json(ref('schemas', 'Blacklisted')) },
-      ...errorResponses(f, { authenticated: false, body: 'refresh', unsafe: true, createsSession: false }),
+      ...errorResponses(f, { authenticated: false, body: 'refresh', unsafe: true, createsSession: false, csrfChecked: false }),
     },
   };
 }
@@ -519,7 +520,7 @@ function forbiddenCodes(f: Features, kind: OperationKind): string[] {
   // Credentials in a header, or in the body of a sign-in or token route, over plain HTTP.
   if (f.secure) codes.push('insecure_transport');
   if (f.sessionLimit && kind.createsSession) codes.push('session_limit');
-  if (f.cookie !== undefined && kind.unsafe && (kind.authenticated || kind.createsSession)) codes.push('csrf_failed');
+  if (f.cookie !== undefined && kind.csrfChecked) codes.push('csrf_failed');
   return codes;
 }
 
@@ -541,11 +542,21 @@ function componentResponses(f: Features): Json {
     ? { oneOf: [ref('schemas', 'Error'), ref('schemas', 'TokenNotValid')] }
     : ref('schemas', 'Error');
   const responses: Json = {
-    BadRequest: { description: 'A malformed request: a query value, a header, or a body the server could not read.', content: error },
+    BadRequest: {
+      description:
+        'A malformed request: a query value, a header, or a body the server could not read' +
+        (f.cookie === undefined
+          ? '.'
+          : '; in cookie mode, credentials that disagree (`code: conflicting_credentials`: two session cookies, or the cookie and an `Authorization` header of another token).'),
+      content: error,
+    },
     Unauthenticated: {
       description:
         'No credentials, or credentials that are refused (unknown, ended, suspended or expired session, inactive user, a changed `User-Agent`, a malformed header), or for `reauthenticate` a wrong password.',
-      headers: { 'WWW-Authenticate': ref('headers', 'Challenge') },
+      headers: {
+        'WWW-Authenticate': ref('headers', 'Challenge'),
+        ...cookieHeaders(f, 'clear', 'When the session cookie was refused (ended, expired, malformed)'),
+      },
       content: json(unauthenticatedBody),
     },
     WrongCredentials: {

@@ -83,7 +83,12 @@ export function componentSchemas(f: SchemaFeatures): Json {
       },
       examples: [{ username: 'alice', password: 'alice-password' }],
     },
-    TokenLogin: tokenLogin(f),
+    TokenLogin: {
+      type: 'object',
+      required: ['token', 'session_id', 'expire_at'],
+      properties: { token: opaqueToken(f), session_id: sessionId, expire_at: expireAt },
+      additionalProperties: false,
+    },
     UserAgentData: {
       type: 'object',
       description: 'Parsed from the session\'s stored `User-Agent`: unknown families are `"Other"`, an unknown brand or model is `null`.',
@@ -155,6 +160,7 @@ export function componentSchemas(f: SchemaFeatures): Json {
       ],
     };
   }
+  if (f.cookie !== undefined) Object.assign(schemas, cookieSignIns(f, f.cookie.tokenInBody));
   if (f.jwt) {
     schemas.RefreshRequest = {
       type: 'object',
@@ -190,35 +196,42 @@ export function componentSchemas(f: SchemaFeatures): Json {
   return schemas;
 }
 
-/** The body of a sign-in: the token (unless cookie mode keeps it out of the body), the session id, the expiry. */
-function tokenLogin(f: SchemaFeatures): Json {
-  const token: Json = {
+function opaqueToken(f: SchemaFeatures): Json {
+  return {
     type: 'string',
     pattern: `^[a-z0-9]{${f.tokenSize}}$`,
-    description: 'The opaque token, shown once (only its SHA-256 is stored). Sent back as the `Authorization` scheme `Token`.',
+    description: 'The opaque token, shown once (only its SHA-256 is stored). Sent back in the `Authorization` header.',
   };
-  if (f.cookie === undefined) {
-    return {
-      type: 'object',
-      required: ['token', 'session_id', 'expire_at'],
-      properties: { token, session_id: sessionId, expire_at: expireAt },
-      additionalProperties: false,
-    };
-  }
+}
+
+/** Cookie mode's sign-in bodies: the session id, the expiry and the CSRF token, with the token as configured. */
+function cookieSignIns(f: SchemaFeatures, tokenInBody: boolean): Json {
   const csrf: Json = {
     type: 'string',
     pattern: '^[A-Za-z0-9_-]{43}$',
     description: 'The CSRF token to send as `X-CSRF-Token` on state-changing requests (also in the CSRF cookie).',
   };
-  return {
+  const withToken: Json = {
     type: 'object',
-    description: f.cookie.tokenInBody
-      ? 'Cookie mode: the session cookie holds the token; the body carries it too (`tokenInBody`).'
-      : 'Cookie mode: the session cookie holds the token, so the body does not.',
-    required: f.cookie.tokenInBody ? ['token', 'session_id', 'expire_at', 'csrf_token'] : ['session_id', 'expire_at', 'csrf_token'],
-    properties: f.cookie.tokenInBody
-      ? { token, session_id: sessionId, expire_at: expireAt, csrf_token: csrf }
-      : { session_id: sessionId, expire_at: expireAt, csrf_token: csrf },
+    required: ['token', 'session_id', 'expire_at', 'csrf_token'],
+    properties: { token: opaqueToken(f), session_id: sessionId, expire_at: expireAt, csrf_token: csrf },
     additionalProperties: false,
+  };
+  if (tokenInBody)
+    return {
+      CookieSignIn: { ...withToken, description: 'Cookie mode: the cookies are set, and the body carries the token too (`tokenInBody`).' },
+    };
+  return {
+    CookieSignIn: {
+      type: 'object',
+      description: 'Cookie mode: the session cookie holds the token, so the body does not (a script never sees it).',
+      required: ['session_id', 'expire_at', 'csrf_token'],
+      properties: { session_id: sessionId, expire_at: expireAt, csrf_token: csrf },
+      additionalProperties: false,
+    },
+    CookieSignInWithToken: {
+      ...withToken,
+      description: 'Cookie mode, `reauthenticate` with the `Authorization` header: the new token is in the body too.',
+    },
   };
 }

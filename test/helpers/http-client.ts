@@ -19,19 +19,41 @@ export interface TestRequest {
   readonly localAddress?: string;
 }
 
+/** Sees a request `send` made and its response. */
+export type ResponseObserver = (request: { readonly method: string; readonly path: string }, response: TestResponse) => void;
+
+const observers = new Map<string, Set<ResponseObserver>>();
+
+/**
+ * Opt-in: `observer` sees every exchange `send` (and so `Client`) has with the server at
+ * `baseUrl`'s origin, until the returned function is called. The OpenAPI drift check records
+ * the scenario tables' responses with it.
+ */
+export function observeResponses(baseUrl: string, observer: ResponseObserver): () => void {
+  const origin = new URL(baseUrl).origin;
+  const set = observers.get(origin) ?? new Set();
+  set.add(observer);
+  observers.set(origin, set);
+  return () => {
+    set.delete(observer);
+    if (set.size === 0 && observers.get(origin) === set) observers.delete(origin);
+  };
+}
+
 /**
  * A plain HTTP request over a real socket. Unlike fetch it lets a test pick the source address
  * and send raw header bytes.
  */
 export function send(baseUrl: string, req: TestRequest): Promise<TestResponse> {
   const url = new URL(req.path, baseUrl);
+  const method = req.method ?? 'GET';
   return new Promise((resolve, reject) => {
     const r = httpRequest(
       {
         host: url.hostname,
         port: url.port,
         path: url.pathname + url.search,
-        method: req.method ?? 'GET',
+        method,
         headers: { ...(req.body === undefined ? {} : { 'content-length': Buffer.byteLength(req.body) }), ...req.headers },
         ...(req.localAddress === undefined ? {} : { localAddress: req.localAddress }),
         agent: false,
@@ -47,7 +69,9 @@ export function send(baseUrl: string, req: TestRequest): Promise<TestResponse> {
           } catch {
             json = undefined;
           }
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
+          const response: TestResponse = { status: res.statusCode ?? 0, headers: res.headers, text, json };
+          for (const observer of observers.get(url.origin) ?? []) observer({ method, path: url.pathname + url.search }, response);
+          resolve(response);
         });
         res.on('error', reject);
       },

@@ -3,12 +3,15 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Validator } from '@seriousme/openapi-schema-validator';
 import { sql } from 'kysely';
 import { pageSecurityHeaders } from 'nilva-session/admin';
 import { connectDatabase, type DatabaseConnection } from 'nilva-session/kysely';
+import type { OpenApiDocument } from 'nilva-session/openapi';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type DemoDatabase, DemoUsers } from '../../examples/demo/demo-users.js';
 import { Client } from '../helpers/http-client.js';
+import { ContractChecker, recordContract } from '../helpers/openapi-responses.js';
 import { type DemoProcess, run, startDemoProcess } from '../helpers/processes.js';
 import { deleteNamespace } from '../helpers/redis.js';
 
@@ -96,6 +99,42 @@ describe('demo server (npm start)', () => {
       const me = await client.request('GET', '/api/me', { token });
       expect(me.status).toBe(200);
       expect((me.json as { user: { username: string } }).user.username).toBe(name);
+    }
+  });
+
+  test('serves the OpenAPI 3.1 document of its API at /api/openapi.json, and answers as it says', async () => {
+    const res = await new Client(demo.url).request('GET', '/api/openapi.json');
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^application\/json/);
+    const document = res.json as OpenApiDocument;
+    expect(await new Validator().validate(JSON.parse(res.text))).toEqual({ valid: true });
+    expect(new ContractChecker(document).schemaProblems()).toEqual([]);
+    expect(document.info.title).toBe('nilva-session demo');
+    // JWTs are on in the demo: the token routes are documented too.
+    expect(Object.keys(document.paths)).toEqual([
+      '/api/login',
+      '/api/logout',
+      '/api/reauthenticate',
+      '/api/active',
+      '/api/token',
+      '/api/token/refresh',
+      '/api/token/blacklist',
+    ]);
+    const recorded = recordContract(demo.url, document);
+    try {
+      const client = new Client(demo.url);
+      const { token } = await client.login('bob', 'bob-password');
+      expect((await client.request('GET', '/api/active?limit=1', { token })).status).toBe(200);
+      const pair = await client.request('POST', '/api/token', { body: { username: 'bob', password: 'bob-password' } });
+      const { refresh } = pair.json as { refresh: string };
+      expect((await client.request('POST', '/api/token/refresh', { body: { refresh } })).status).toBe(200);
+      expect((await client.request('POST', '/api/token/blacklist', { body: { refresh } })).status).toBe(200);
+      expect((await client.request('POST', '/api/logout', { token })).status).toBe(204);
+      expect((await client.request('GET', '/api/active', { token })).status).toBe(401);
+      expect(recorded.exchanges).toHaveLength(7);
+      expect(recorded.problems()).toEqual([]);
+    } finally {
+      recorded.stop();
     }
   });
 

@@ -4,10 +4,12 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { MemorySessionCache } from '../../src/cache/memory-session-cache.js';
 import { SessionManager } from '../../src/core/session-manager.js';
 import { SessionApi } from '../../src/http/session-api.js';
+import { openApiDocument } from '../../src/openapi/document.js';
 import { DIALECTS, openTestDatabase } from '../helpers/databases.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { FRAMEWORKS, type Framework, startApp } from '../helpers/http-apps.js';
 import { Client, send, type TestResponse } from '../helpers/http-client.js';
+import { recordContract } from '../helpers/openapi-responses.js';
 import { type TestUser, userCallbacks } from '../helpers/users.js';
 
 const SECRET = 'test-signing-key-of-at-least-32-bytes!';
@@ -37,11 +39,13 @@ async function harness(dialect: (typeof DIALECTS)[number], framework: Framework,
   });
   const api = new SessionApi({ manager, verifyCredentials: callbacks.verifyCredentials });
   const app = await startApp(framework, api);
+  const contract = recordContract(app.url, openApiDocument(api));
   let seq = 5000;
   return {
     database,
     manager,
     app,
+    contract,
     newUser(): TestUser {
       const id = seq++;
       const user = { id, username: `jwt${id}`, password: `pw-${id}`, isActive: true };
@@ -66,6 +70,7 @@ async function harness(dialect: (typeof DIALECTS)[number], framework: Framework,
       return new Client(app.url).request('POST', path, { body });
     },
     async close() {
+      contract.stop();
       await app.close();
       await manager.close();
       await database.close();
@@ -231,6 +236,10 @@ describe.each(DIALECTS)('JWT pairs on %s', (dialect) => {
       expect(missing.status).toBe(400);
       expect(missing.json).toEqual({ refresh: ['This field is required.'] });
     });
+
+    test('every response above is one the OpenAPI document describes (nilva-session/openapi)', () => {
+      expect(h.contract.problems()).toEqual([]);
+    });
   });
 });
 
@@ -278,18 +287,26 @@ describe.each(DIALECTS)('refresh rotation on %s', (dialect) => {
     expect((await h.bearer('/api/me', fresh.access)).status).toBe(401);
     expect((await h.post('/api/token/refresh', { refresh: fresh.refresh })).status).toBe(401);
   });
+
+  test('every response above is one the OpenAPI document describes (nilva-session/openapi)', () => {
+    expect(h.contract.problems()).toEqual([]);
+  });
 });
 
 describe('WWW-Authenticate names the first configured scheme', () => {
   test('Bearer realm="api" when bearer comes first', async () => {
     const database = await openTestDatabase('sqlite');
     const manager = new SessionManager({ store: database.store, jwt: { signingKey: SECRET }, schemes: ['bearer', 'token'] });
-    const app = await startApp('fastify', new SessionApi({ manager, verifyCredentials: () => null }));
+    const api = new SessionApi({ manager, verifyCredentials: () => null });
+    const app = await startApp('fastify', api);
+    const contract = recordContract(app.url, openApiDocument(api));
     try {
       const res = await send(app.url, { path: '/api/active' });
       expect(res.status).toBe(401);
       expect(res.headers['www-authenticate']).toBe('Bearer realm="api"');
+      expect(contract.problems()).toEqual([]);
     } finally {
+      contract.stop();
       await app.close();
       await manager.close();
       await database.close();

@@ -7,10 +7,12 @@ import { MemorySessionCache } from '../../src/cache/memory-session-cache.js';
 import type { SessionEvent } from '../../src/core/events.js';
 import { SessionManager } from '../../src/core/session-manager.js';
 import { SessionApi } from '../../src/http/session-api.js';
+import { openApiDocument } from '../../src/openapi/document.js';
 import { DIALECTS, openTestDatabase, type TestDatabase } from '../helpers/databases.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { FRAMEWORKS, type RunningApp, startApp } from '../helpers/http-apps.js';
 import { Client, send } from '../helpers/http-client.js';
+import { recordContract } from '../helpers/openapi-responses.js';
 import { type TestUser, userCallbacks } from '../helpers/users.js';
 
 const FIREFOX = 'Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0';
@@ -29,6 +31,7 @@ describe.each(DIALECTS)('HTTP contract on %s', (dialect) => {
     const events: SessionEvent[] = [];
     let nextUserId = 1000;
     let client: Client;
+    let contract: ReturnType<typeof recordContract>;
 
     /** A fresh user per test, so counts are exact while tests share one table. */
     function newUser(): TestUser {
@@ -71,10 +74,12 @@ describe.each(DIALECTS)('HTTP contract on %s', (dialect) => {
       // 300 ids fit in Node's 16 KiB header limit; the default of 1000 suits larger limits.
       const api = new SessionApi({ manager, verifyCredentials: callbacks.verifyCredentials, maxTokenIds: 300 });
       app = await startApp(framework, api);
+      contract = recordContract(app.url, openApiDocument(api));
       client = new Client(app.url);
     });
 
     afterAll(async () => {
+      contract?.stop();
       await app?.close();
       await manager?.close();
       await database?.close();
@@ -473,6 +478,10 @@ describe.each(DIALECTS)('HTTP contract on %s', (dialect) => {
         await manager.flush();
         expect(new Date((await row(session_id))?.last_online as string).getTime()).toBe(clock.now());
       });
+    });
+
+    test('every response above is one the OpenAPI document describes (nilva-session/openapi)', () => {
+      expect(contract.problems()).toEqual([]);
     });
   });
 });
