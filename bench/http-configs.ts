@@ -78,6 +78,9 @@ export const HTTP_CONFIG_INFO: Readonly<Record<HttpConfig, HttpConfigInfo>> = {
   },
 };
 
+/** The configurations of the headline ratios, measured again over many rounds (with the baseline). */
+export const HEADLINE_CONFIGS = ['token-memory', 'jwt-memory'] as const satisfies readonly HttpConfig[];
+
 /** Configurations a quick run keeps (its per-operation part still times a read on every store). */
 export const QUICK_HTTP_CONFIGS: readonly HttpConfig[] = ['baseline', 'minimal-hook', 'token-memory', 'jwt-memory', 'token-tiered'];
 

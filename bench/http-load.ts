@@ -2,13 +2,17 @@
 // (one core for the server, the other for autocannon here), measured in interleaved rounds so
 // that machine noise hits all configurations alike. Ratios are to the baseline of the same round.
 import { type ChildProcess, execFileSync, fork } from 'node:child_process';
+import { mkdirSync, rmSync } from 'node:fs';
 import { cpus } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon, { type AutocannonResult } from 'autocannon';
+import { build } from 'esbuild';
 import { deleteNamespace, openBenchDatabase, USER_AGENT, uniqueNamespace, waitForQuiet } from './environment.js';
 import {
   FRAMEWORKS,
   type Framework,
+  HEADLINE_CONFIGS,
   HTTP_CONFIG_INFO,
   HTTP_CONFIGS,
   type HttpConfig,
@@ -19,16 +23,39 @@ import {
   type ServerSpec,
 } from './http-configs.js';
 import type { BenchOptions } from './options.js';
-import type { HttpCell, HttpResults, HttpRound } from './results.js';
+import type { HeadlineDifference, HeadlineRow, HttpCell, HttpHeadline, HttpResults, HttpRound } from './results.js';
 import { benchManager } from './session-stack.js';
-import { median, quantile } from './stats.js';
+import { meanInterval, median, quantile } from './stats.js';
 
 const ALL_CPUS = `0-${Math.max(0, cpus().length - 1)}`;
 
 /** Requests per connection sent to a server, unmeasured, right before each of its measurements (--quick: 40). */
 const REHEAT_REQUESTS = 100;
 
-const SERVER_ENTRY = fileURLToPath(new URL('./http-server.ts', import.meta.url));
+const SERVER_SOURCE = fileURLToPath(new URL('./http-server.ts', import.meta.url));
+const BUNDLE_DIR = fileURLToPath(new URL('../node_modules/.cache/nilva-session-bench/', import.meta.url));
+
+/**
+ * The server child bundled into one plain ES module, as an application's build would ship the
+ * library, and run by `node` alone. Run through tsx instead, every closure the library creates
+ * calls esbuild's `__name` helper (tsx keeps function names), a cost production code does not
+ * pay and which fell unevenly on the configurations (about 0.6 µs per JWT request).
+ */
+async function serverEntry(): Promise<string> {
+  mkdirSync(BUNDLE_DIR, { recursive: true });
+  const path = join(BUNDLE_DIR, `http-server-${process.pid}.mjs`);
+  await build({
+    entryPoints: [SERVER_SOURCE],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    packages: 'external',
+    outfile: path,
+    logLevel: 'warning',
+  });
+  return path;
+}
 
 interface RunningServer {
   readonly config: HttpConfig;
@@ -80,13 +107,13 @@ export function pinToCpus(pid: number, cpus: string): boolean {
   }
 }
 
-async function startServer(spec: ServerSpec, options: BenchOptions): Promise<RunningServer> {
-  const execArgv = ['--import', 'tsx'];
+async function startServer(entry: string, spec: ServerSpec, options: BenchOptions): Promise<RunningServer> {
+  const execArgv: string[] = [];
   if (options.profile) {
-    // One directory per server: tsx's loader thread writes a profile of its own next to the main thread's.
+    // One directory per server.
     execArgv.push('--cpu-prof', '--cpu-prof-dir', `${options.profileDir}/${spec.framework}-${spec.config}`);
   }
-  const child = fork(SERVER_ENTRY, [JSON.stringify(spec)], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(entry, [JSON.stringify(spec)], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   // A child inherits the load generator's core: it boots on every core, then moves to the servers' core.
   if (child.pid !== undefined) pinToCpus(child.pid, ALL_CPUS);
   let ready: ServerMessage;
@@ -202,7 +229,10 @@ export async function runHttpLoad(options: BenchOptions, log: (line: string) => 
   const sessionCount = options.quick ? 100 : 500;
 
   const database = await openBenchDatabase('postgres', { label: 'http' });
+  const entry = await serverEntry();
   const cells: HttpRound[] = [];
+  const headlineCells: HttpRound[] = [];
+  const headlineRounds = options.quick ? 6 : options.headlineRounds;
   const pinned = pinToCpus(process.pid, '0');
   log(pinned ? '  servers pinned to CPU 1, load generator to CPU 0' : '  (taskset unavailable: processes not pinned)');
   try {
@@ -218,7 +248,14 @@ export async function runHttpLoad(options: BenchOptions, log: (line: string) => 
     await creator.close();
     log(`  ${sessionCount} opaque sessions and ${sessionCount} JWT sessions in PostgreSQL table ${database.tableName}`);
 
-    const runGeneration = async (framework: Framework, first: number, last: number): Promise<void> => {
+    const runGeneration = async (
+      framework: Framework,
+      configs: readonly HttpConfig[],
+      first: number,
+      last: number,
+      rounds: number,
+      cells: HttpRound[],
+    ): Promise<void> => {
       const servers: RunningServer[] = [];
       try {
         // A few at a time, so that none waits past its start-up timeout.
@@ -227,7 +264,11 @@ export async function runHttpLoad(options: BenchOptions, log: (line: string) => 
             configs
               .slice(i, i + 4)
               .map((config) =>
-                startServer({ framework, config, tableName: database.tableName, namespace: uniqueNamespace(`http-${config}`) }, options),
+                startServer(
+                  entry,
+                  { framework, config, tableName: database.tableName, namespace: uniqueNamespace(`http-${config}`) },
+                  options,
+                ),
               ),
           );
           for (const s of started) if (s.status === 'fulfilled') servers.push(s.value);
@@ -279,6 +320,8 @@ export async function runHttpLoad(options: BenchOptions, log: (line: string) => 
             for (const m of measured) {
               m.ratioToBaseline = m.reqPerSec / base.reqPerSec;
               m.cpuRatioToBaseline = base.cpuMicrosPerRequest / m.cpuMicrosPerRequest;
+              m.overheadMicros = m.cpuMicrosPerRequest - base.cpuMicrosPerRequest;
+              m.pairedWith = server.config;
             }
             cells.push(...measured);
             const m = measured.find((x) => x.config !== 'baseline') as HttpRound;
@@ -291,17 +334,26 @@ export async function runHttpLoad(options: BenchOptions, log: (line: string) => 
         for (const server of servers) await deleteNamespace(server.namespace).catch(() => 0);
       }
     };
-    for (const framework of frameworks) {
-      // Fresh server processes every few rounds: a process's JIT decisions make it a little faster or slower for
-      // its whole life, so each configuration is measured in several processes.
-      for (let generation = 0; generation < generations; generation++) {
-        const first = Math.floor((rounds * generation) / generations);
-        const last = Math.floor((rounds * (generation + 1)) / generations);
-        await runGeneration(framework, first, last);
+    const runAll = async (configs: readonly HttpConfig[], rounds: number, generations: number, cells: HttpRound[]): Promise<void> => {
+      for (const framework of frameworks) {
+        // Fresh server processes every few rounds: a process's JIT decisions make it a little faster or slower for
+        // its whole life, so each configuration is measured in several processes.
+        for (let generation = 0; generation < generations; generation++) {
+          const first = Math.floor((rounds * generation) / generations);
+          const last = Math.floor((rounds * (generation + 1)) / generations);
+          await runGeneration(framework, configs, first, last, rounds, cells);
+        }
       }
-    }
+    };
+    await runAll(configs, rounds, generations, cells);
+    // The headline rows again, alone and over many more rounds: each round pairs the token and
+    // the JWT configuration with a baseline measurement carrying the same headers, so the
+    // confidence intervals below come from many independent pairs.
+    log(`  headline: ${HEADLINE_CONFIGS.join(', ')} over ${headlineRounds} rounds`);
+    await runAll(['baseline', ...HEADLINE_CONFIGS], headlineRounds, Math.max(1, Math.round(headlineRounds / 4)), headlineCells);
   } finally {
     if (pinned) pinToCpus(process.pid, ALL_CPUS);
+    rmSync(entry, { force: true });
     await database.close();
   }
 
@@ -343,7 +395,44 @@ export async function runHttpLoad(options: BenchOptions, log: (line: string) => 
     configs,
     measurements: cells,
     cells: summary,
+    headline: headlineOf(frameworks, headlineRounds, headlineCells),
   };
+}
+
+/**
+ * The headline rows with 95 % confidence intervals over their rounds, and per framework the
+ * JWT's overhead over its own same-header baseline minus the token's over its own, paired by
+ * round (both are measured in every round).
+ */
+function headlineOf(frameworks: readonly Framework[], rounds: number, cells: readonly HttpRound[]): HttpHeadline {
+  const rows: HeadlineRow[] = [];
+  const differences: HeadlineDifference[] = [];
+  for (const framework of frameworks) {
+    const of = (config: HttpConfig) => cells.filter((c) => c.framework === framework && c.config === config);
+    for (const config of HEADLINE_CONFIGS) {
+      const rs = of(config);
+      if (rs.length === 0) continue;
+      const baselines = of('baseline').filter((b) => b.pairedWith === config);
+      rows.push({
+        framework,
+        config,
+        rounds: rs.length,
+        ratio: meanInterval(rs.map((r) => r.ratioToBaseline)),
+        cpuRatio: meanInterval(rs.map((r) => r.cpuRatioToBaseline)),
+        overheadMicros: meanInterval(rs.map((r) => r.overheadMicros)),
+        cpuMicrosPerRequest: median(rs.map((r) => r.cpuMicrosPerRequest)),
+        baselineCpuMicrosPerRequest: median(baselines.map((r) => r.cpuMicrosPerRequest)),
+        failed: rs.reduce((n, r) => n + r.non200 + r.errors, 0),
+      });
+    }
+    const token = new Map(of('token-memory').map((r) => [r.round, r.overheadMicros]));
+    const paired = of('jwt-memory').flatMap((r) => {
+      const t = token.get(r.round);
+      return t === undefined ? [] : [r.overheadMicros - t];
+    });
+    if (paired.length > 0) differences.push({ framework, jwtMinusTokenMicros: meanInterval(paired) });
+  }
+  return { rounds, rows, differences, measurements: [...cells] };
 }
 
 function sumRatio(rs: readonly HttpRound[], field: 'dbQueries' | 'dbWrites' | 'redisCommands'): number {
@@ -385,6 +474,8 @@ async function measure(
     clientCpu: (client.user + client.system) / wallMicros,
     cpuMicrosPerRequest: (after.cpuMicros - before.cpuMicros) / Math.max(1, run.ok),
     cpuRatioToBaseline: Number.NaN,
+    overheadMicros: Number.NaN,
+    pairedWith: server.config,
     busyBefore,
   };
 }

@@ -13,6 +13,8 @@ export interface BenchOptions {
   readonly scaleMax: number;
   readonly httpSeconds: number;
   readonly httpRounds: number;
+  /** Rounds of the headline measurement (Fastify, Express and Hono: baseline, token and JWT in process). */
+  readonly headlineRounds: number;
   readonly frameworks: readonly Framework[] | undefined;
   readonly httpConfigs: readonly HttpConfig[] | undefined;
   /** Write a V8 CPU profile of every HTTP server child into `profileDir`. */
@@ -33,6 +35,7 @@ export const USAGE = `npm run bench -- [flags]
   --scale-max N        largest PostgreSQL table for the scale part (default 1000000; quick: 100000)
   --http-seconds S     seconds per measured load, whole seconds (default 1)
   --http-rounds N      interleaved rounds (default 4; quick: 2)
+  --headline-rounds N  rounds of the headline rows, token and JWT next to their baselines (default 16; quick: 6)
   --frameworks LIST    of ${FRAMEWORKS.join(', ')}
   --configs LIST       of ${HTTP_CONFIGS.join(', ')} (the baseline always runs)
   --profile            write a CPU profile of each HTTP server to bench/.out/profiles (the profile part does)
@@ -62,6 +65,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
   let scaleMax: number | undefined;
   let httpSeconds = 1;
   let httpRounds = 4;
+  let headlineRounds = 16;
   let frameworks: Framework[] | undefined;
   let httpConfigs: HttpConfig[] | undefined;
   let profile = false;
@@ -86,6 +90,9 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
         break;
       case '--http-rounds':
         httpRounds = Math.trunc(positiveNumber(name, value()));
+        break;
+      case '--headline-rounds':
+        headlineRounds = Math.max(2, Math.trunc(positiveNumber(name, value())));
         break;
       case '--frameworks':
         frameworks = list(name, value(), FRAMEWORKS);
@@ -115,6 +122,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     scaleMax: scaleMax ?? (quick ? 100_000 : 1_000_000),
     httpSeconds,
     httpRounds,
+    headlineRounds,
     frameworks,
     httpConfigs,
     profile,

@@ -46,6 +46,10 @@ export interface HttpRound {
   readonly cpuMicrosPerRequest: number;
   /** The same round's baseline CPU per request over this one's: the throughput ratio a saturated server would show. */
   cpuRatioToBaseline: number;
+  /** This configuration's server CPU per request minus its paired baseline's, microseconds (0 for the baseline). */
+  overheadMicros: number;
+  /** The configuration this measurement was paired with (for the baseline: whose headers it carried). */
+  pairedWith: HttpConfig;
   /** Fraction of the machine's CPU busy with other work just before the measurement (see waitForQuiet). */
   readonly busyBefore: number;
 }
@@ -90,6 +94,46 @@ export interface HttpResults {
   readonly configs: HttpConfig[];
   readonly measurements: HttpRound[];
   readonly cells: HttpCell[];
+  /** The headline rows over many more rounds, with confidence intervals (absent in results of older runs). */
+  readonly headline?: HttpHeadline | undefined;
+}
+
+/** A mean over rounds with its 95 % confidence interval (Student's t). */
+export interface Interval {
+  readonly mean: number;
+  readonly low: number;
+  readonly high: number;
+  readonly halfWidth: number;
+  readonly n: number;
+}
+
+export interface HeadlineRow {
+  readonly framework: Framework;
+  readonly config: HttpConfig;
+  readonly rounds: number;
+  /** req/s over the paired baseline's. */
+  readonly ratio: Interval;
+  /** Paired baseline's server CPU per request over this one's. */
+  readonly cpuRatio: Interval;
+  /** Server CPU per request over the paired, same-header baseline's, microseconds. */
+  readonly overheadMicros: Interval;
+  readonly cpuMicrosPerRequest: number;
+  /** Median server CPU per request of the baseline measurements paired with this configuration. */
+  readonly baselineCpuMicrosPerRequest: number;
+  readonly failed: number;
+}
+
+export interface HeadlineDifference {
+  readonly framework: Framework;
+  /** Per round: the JWT's overhead over its baseline minus the token's over its own. */
+  readonly jwtMinusTokenMicros: Interval;
+}
+
+export interface HttpHeadline {
+  readonly rounds: number;
+  readonly rows: HeadlineRow[];
+  readonly differences: HeadlineDifference[];
+  readonly measurements: HttpRound[];
 }
 
 export interface WritesResults {

@@ -16,6 +16,29 @@ export function median(values: readonly number[]): number {
   return quantile(values, 0.5);
 }
 
+// Student's t, two-sided 95 %, for 1..30 degrees of freedom.
+const T_975 = [
+  12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11, 2.101, 2.093, 2.086,
+  2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042,
+];
+
+/** The mean of `values` with its 95 % confidence interval (Student's t; NaN bounds for fewer than 2). */
+export function meanInterval(values: readonly number[]): {
+  mean: number;
+  low: number;
+  high: number;
+  halfWidth: number;
+  n: number;
+} {
+  const n = values.length;
+  const mean = n === 0 ? Number.NaN : values.reduce((a, b) => a + b, 0) / n;
+  if (n < 2) return { mean, low: Number.NaN, high: Number.NaN, halfWidth: Number.NaN, n };
+  const variance = values.reduce((a, v) => a + (v - mean) ** 2, 0) / (n - 1);
+  const t = n - 1 <= T_975.length ? (T_975[n - 2] as number) : n - 1 <= 60 ? 2.0 : 1.98;
+  const halfWidth = (t * Math.sqrt(variance)) / Math.sqrt(n);
+  return { mean, low: mean - halfWidth, high: mean + halfWidth, halfWidth, n };
+}
+
 /** Latency summary of samples in milliseconds. */
 export interface LatencySummary {
   readonly samples: number;
