@@ -82,8 +82,9 @@ const MOUNT_PATH = /^[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$/;
  * 403 only when something can refuse, the token's length, whether a refresh rotates.
  *
  * A method a path does not list is answered 405 with an `Allow` header
- * (`components.responses.MethodNotAllowed`); OpenAPI has no place for "every other method", so
- * that rule is stated there and in `info.description`.
+ * (`components.responses.MethodNotAllowed`; on a protected path after the credentials are
+ * checked); OpenAPI has no place for "every other method", so that rule is stated there and in
+ * `info.description`.
  *
  * @throws TypeError when an option is unknown or malformed (a `mountPath` with `{`, `?`, `#` or a space)
  *
@@ -188,7 +189,7 @@ function defaultDescription(f: Features): string {
     `The session API of nilva-session, mounted at \`${f.mount === '' ? '/' : f.mount}\`.`,
     '',
     `- Protected routes take ${schemes.join(', or ')}. A request without credentials, or with a scheme not listed, is anonymous.`,
-    '- A trailing slash is accepted (`login/` is `login`). A method a path does not list is answered 405 with an `Allow` header naming the ones it does.',
+    '- A trailing slash is accepted (`login/` is `login`). A method a path does not list is answered 405 with an `Allow` header naming the ones it does; on a protected path the credentials are checked first, so without valid ones the answer is that of the failed authentication (401, 503).',
     '- Bodies are JSON (`application/json`, any `+json` type, or no `Content-Type`) or an HTML form (`application/x-www-form-urlencoded`), at most 64 KiB. Responses are JSON, except the 204s, which have no body.',
     '- Errors keep Django REST framework\'s and simplejwt\'s shapes: `{"detail": …}`, with a stable `code` where one is given; branch on the status and `code`, never on `detail`.',
     '- Every 401 carries `WWW-Authenticate`. A 503 means the session store is unreachable (retry after `Retry-After` seconds); bad input is never a 500.',
@@ -573,7 +574,8 @@ function componentResponses(f: Features): Json {
       content: error,
     },
     MethodNotAllowed: {
-      description: 'Answered to a method a path does not list (`Method "PUT" not allowed.`).',
+      description:
+        'Answered to a method a path does not list (`Method "PUT" not allowed.`), `HEAD` included. On a protected path the credentials are checked first: without valid ones the answer is the failed authentication’s (401, 503).',
       headers: { Allow: ref('headers', 'Allow') },
       content: error,
     },

@@ -7,10 +7,12 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { MemorySessionCache } from '../../src/cache/memory-session-cache.js';
 import { SessionManager } from '../../src/core/session-manager.js';
 import { SessionApi } from '../../src/http/session-api.js';
+import { openApiDocument } from '../../src/openapi/document.js';
 import { openTestDatabase, type TestDatabase, type TestDialect } from '../helpers/databases.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { FRAMEWORKS, type Framework, type RunningApp, startApp } from '../helpers/http-apps.js';
 import { Client, type TestResponse } from '../helpers/http-client.js';
+import { recordContract } from '../helpers/openapi-responses.js';
 import { type TestUser, userCallbacks } from '../helpers/users.js';
 
 const TRUSTED = 'http://app.example.test:5173';
@@ -81,6 +83,7 @@ describe.each(RUNS)('cookie mode on %s through %s', (dialect, framework) => {
   const clock = new FakeClock();
   const users = new Map<string, TestUser>();
   let nextUserId = 5000;
+  const contracts: Array<ReturnType<typeof recordContract>> = [];
 
   function newUser(): TestUser {
     const id = nextUserId++;
@@ -130,16 +133,21 @@ describe.each(RUNS)('cookie mode on %s through %s', (dialect, framework) => {
     manager = new SessionManager({ ...common, cache: new MemorySessionCache() });
     foreverManager = new SessionManager({ ...common, sessionTtlSeconds: null });
     const verifyCredentials = callbacks.verifyCredentials;
-    app = await startApp(framework, new SessionApi({ manager, verifyCredentials, cookie: { trustedOrigins: [TRUSTED] } }));
-    headerApp = await startApp(framework, new SessionApi({ manager, verifyCredentials }));
-    foreverApp = await startApp(
-      framework,
+    const started = async (api: SessionApi<unknown>) => {
+      const running = await startApp(framework, api);
+      contracts.push(recordContract(running.url, openApiDocument(api)));
+      return running;
+    };
+    app = await started(new SessionApi({ manager, verifyCredentials, cookie: { trustedOrigins: [TRUSTED] } }));
+    headerApp = await started(new SessionApi({ manager, verifyCredentials }));
+    foreverApp = await started(
       new SessionApi({ manager: foreverManager, verifyCredentials, cookie: { sameSite: 'none', tokenInBody: true } }),
     );
     client = new Client(app.url);
   });
 
   afterAll(async () => {
+    for (const contract of contracts) contract.stop();
     await app?.close();
     await headerApp?.close();
     await foreverApp?.close();
@@ -501,6 +509,10 @@ describe.each(RUNS)('cookie mode on %s through %s', (dialect, framework) => {
     const logout = await headerClient.request('POST', '/api/logout', { token, headers: { cookie: `nilva_session=${token}` } });
     expect(logout.status).toBe(204);
     expect(logout.headers['set-cookie']).toBeUndefined();
+  });
+
+  test('every response above is one the OpenAPI document describes (nilva-session/openapi)', () => {
+    expect(contracts.flatMap((contract) => contract.problems())).toEqual([]);
   });
 });
 

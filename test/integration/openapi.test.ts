@@ -277,6 +277,12 @@ describe('the drift check', () => {
         response: response(429, { detail: 'Request was throttled. Expected available in 3 seconds.' }, { 'retry-after': '3' }),
       },
       { method: 'POST', path: '/api/logout', response: response(204, undefined) },
+      // A protected path checks the credentials before the method.
+      {
+        method: 'PUT',
+        path: '/api/active',
+        response: response(401, { detail: 'Authentication credentials were not provided.' }, { 'www-authenticate': 'Token' }),
+      },
     ];
     expect(checker.problems(exchanges, [])).toEqual([]);
   });
@@ -371,6 +377,8 @@ describe('a live app at another mount path', () => {
       await client.request('POST', p('login'), { body: 'x', headers: { 'content-type': 'text/xml' } });
       await client.request('POST', p('login'), { body: 'x'.repeat(70_000) });
       await client.request('PUT', p('login'));
+      await client.request('PUT', p('active'));
+      await client.request('HEAD', p('active'), { token });
       await client.request('PATCH', p('active'), { token });
       await client.request('GET', p('active'));
       await client.request('GET', p('active'), { headers: { authorization: 'Token a b' } });
@@ -407,7 +415,7 @@ describe('a live app at another mount path', () => {
       await client.request('GET', p('token/blacklist'));
       const seen = new Set(recorded.exchanges.map((e) => e.response.status));
       expect([...seen].sort()).toEqual([200, 204, 400, 401, 405, 413, 415]);
-      expect(recorded.exchanges.length).toBe(33);
+      expect(recorded.exchanges.length).toBe(35);
       expect(recorded.problems()).toEqual([]);
     } finally {
       recorded.stop();
