@@ -39,6 +39,8 @@ const PACKAGE = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as 
 
 // Type-checking needs no native build, so --ignore-scripts (better-sqlite3 would compile).
 const TYPE_TOOLS = ['typescript@~5.9.3', '@types/node@^20', '@types/express', '@types/pg', '@types/better-sqlite3'];
+// The CORS middleware the cookie-mode section configures for each framework (Hono ships its own).
+const CORS_PACKAGES = ['cors@^2.8.6', '@types/cors@^2.8.19', '@fastify/cors@^11.4.3'];
 
 // Options stricter than the README's tsconfig that many projects turn on (this repository does):
 // every block is checked a second time with them, so it can be pasted into such a project too.
@@ -140,7 +142,10 @@ beforeAll(async () => {
   check(await project.npm(['init', '-y']), 'npm init -y');
   check(await project.npm(['pkg', 'set', 'type=module']), 'npm pkg set type=module');
   check(await project.npm(['i', ...QUIET_INSTALL, '--ignore-scripts', tarball, ...peerInstallArgs()]), 'npm i the tarball and every peer');
-  check(await project.npm(['i', '-D', ...QUIET_INSTALL, '--ignore-scripts', ...TYPE_TOOLS]), 'npm i -D typescript and @types');
+  check(
+    await project.npm(['i', '-D', ...QUIET_INSTALL, '--ignore-scripts', ...TYPE_TOOLS, ...CORS_PACKAGES]),
+    'npm i -D typescript, @types and CORS',
+  );
   const config = tsconfig[0];
   if (config === undefined) throw new Error('the README has no ```json tsconfig.json block');
   await project.write('tsconfig.json', config.content);
