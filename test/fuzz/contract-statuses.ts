@@ -212,9 +212,25 @@ export function apiRouteOf(below: string): string | undefined {
  */
 export function belowApiMount(path: string, framework: string): string | undefined {
   const prefix = path.slice(0, '/api/'.length);
-  if (prefix === '/api/' || (framework === 'express' && prefix.toLowerCase() === '/api/')) return path.slice('/api/'.length);
+  if (prefix === '/api/' || (underlying(framework) === 'express' && prefix.toLowerCase() === '/api/')) return path.slice('/api/'.length);
   return undefined;
 }
+
+/**
+ * The server under the framework: NestJS's adapters are Express and Fastify, and the NestJS
+ * integration serves the contract on them with the Express and Fastify integrations' code.
+ */
+function underlying(framework: string): string {
+  return framework.startsWith('nest-') ? framework.slice('nest-'.length) : framework;
+}
+
+/**
+ * NestJS parses JSON and form bodies (Express's body-parser, Fastify's parsers) before it
+ * routes, for every path but the contract's: a body it cannot parse is its 400 (415 for a
+ * charset body-parser does not know or a media type Fastify has no parser for), past its
+ * limit its 413, whichever route (or none) the path names.
+ */
+const NEST_BODY: StatusTable = { 400: 'always', 413: 'always', 415: 'always' };
 
 function isPercentDecodable(path: string): boolean {
   try {
@@ -238,7 +254,7 @@ export function apiExpectation(
   method: string,
   framework: string,
 ): { tables: StatusTable[]; library: boolean; route: string } {
-  if (framework === 'fastify' && !isPercentDecodable(path)) return FASTIFY_BAD_URL;
+  if (underlying(framework) === 'fastify' && !isPercentDecodable(path)) return FASTIFY_BAD_URL;
   const below = belowApiMount(path, framework);
   if (below !== undefined) {
     const route = apiRouteOf(below);
@@ -252,14 +268,29 @@ export function apiExpectation(
   }
   const app = APP_ROUTES[path];
   // Express answers OPTIONS for every route of the app itself (200, the methods in the body).
-  if (app !== undefined && method === 'OPTIONS' && framework === 'express') {
-    return { tables: [{ 200: 'always' }], library: false, route: `${path} (Express's own OPTIONS)` };
+  if (app !== undefined && method === 'OPTIONS' && underlying(framework) === 'express') {
+    return {
+      tables: framework === 'express' ? [{ 200: 'always' }] : [{ 200: 'always' }, NEST_BODY],
+      library: false,
+      route: `${path} (Express's own OPTIONS)`,
+    };
   }
+  const nest = framework !== underlying(framework);
   const table = app?.methods[method];
-  if (table !== undefined) return { tables: framework === 'fastify' ? [table, FASTIFY_APP_BODY] : [table], library: true, route: path };
+  if (table !== undefined) {
+    return {
+      tables: framework === 'fastify' ? [table, FASTIFY_APP_BODY] : nest ? [table, NEST_BODY] : [table],
+      library: true,
+      route: path,
+    };
+  }
   // Outside the library's plugin, Fastify's own 404 route parses the body first, as above.
   const fastifyOwn = framework === 'fastify' && below === undefined;
-  return { tables: fastifyOwn ? [NOT_OURS, FASTIFY_APP_BODY] : [NOT_OURS], library: false, route: '(not ours)' };
+  return {
+    tables: fastifyOwn ? [NOT_OURS, FASTIFY_APP_BODY] : nest ? [NOT_OURS, NEST_BODY] : [NOT_OURS],
+    library: false,
+    route: '(not ours)',
+  };
 }
 
 /** The page a path belongs to, `undefined` when none. */

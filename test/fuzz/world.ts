@@ -9,7 +9,7 @@ import { SessionApi } from 'nilva-session/http';
 import { KyselySessionAdminStore } from 'nilva-session/kysely';
 import { MemorySessionCache } from '../../src/cache/memory-session-cache.js';
 import { openTestDatabase, type TestDatabase, type TestDialect } from '../helpers/databases.js';
-import { type Framework, type RunningApp, startApp } from '../helpers/http-apps.js';
+import { type Framework, isPageFramework, type RunningApp, startApp } from '../helpers/http-apps.js';
 import { startPagesApp } from '../helpers/page-apps.js';
 import type { BodySpec, CredRef, Field, ForgedJwt, IdItem, JsonValue, RequestSpec, Secret } from './arbitraries.js';
 import { apiRequest, MATCHING_SCHEME, pageRequest, SLOTS, USER_COUNT, utf8AsHeader, withoutControlBytes } from './arbitraries.js';
@@ -164,6 +164,8 @@ export class FuzzWorld {
         isStaff: (user) => (user as { isStaff?: boolean }).isStaff === true,
         logger: { warn: () => undefined },
       });
+      if (!isPageFramework(options.framework))
+        throw new Error(`the pages fuzz world needs a framework with pages, not ${options.framework}`);
       app = await startPagesApp(options.framework, api, pages);
     }
     const world = new FuzzWorld(options, database, manager, app);

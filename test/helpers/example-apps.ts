@@ -1,6 +1,6 @@
 // The examples as an adopter runs them: `tsx examples/<name>/main.ts` in a process of its own,
 // on a free port, with its own database, driven over HTTP. One list of scenarios serves the
-// Express, Fastify and Hono examples, on SQLite, PostgreSQL and MariaDB.
+// Express, Fastify, Hono and NestJS examples, on SQLite, PostgreSQL and MariaDB.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -13,7 +13,7 @@ import { Client } from './http-client.js';
 import { ROOT, TSX } from './processes.js';
 
 /** The example apps under examples/. */
-export type ExampleName = 'express' | 'fastify' | 'hono';
+export type ExampleName = 'express' | 'fastify' | 'hono' | 'nestjs';
 
 /** An example app running in its own process. */
 export interface ExampleProcess {
@@ -27,7 +27,8 @@ export interface ExampleProcess {
 /** Starts `examples/<name>/main.ts` and waits for its "listening on" line. */
 export function startExample(name: ExampleName, env: Record<string, string>): Promise<ExampleProcess> {
   return new Promise((resolve, reject) => {
-    const child: ChildProcess = spawn(TSX, [`examples/${name}/main.ts`], {
+    // Compiled under the example's own tsconfig.json, as tsc checks it (NestJS's needs decorators).
+    const child: ChildProcess = spawn(TSX, ['--tsconfig', `examples/${name}/tsconfig.json`, `examples/${name}/main.ts`], {
       cwd: ROOT,
       env: { ...process.env, HOST: '127.0.0.1', PORT: '0', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,14 +1,29 @@
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
+import { Controller, Get, HttpCode, type INestApplication, Module, Post } from '@nestjs/common';
+import { APP_GUARD, NestFactory } from '@nestjs/core';
+import { ExpressAdapter } from '@nestjs/platform-express';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
 import express from 'express';
 import Fastify from 'fastify';
 import { Hono } from 'hono';
+import type { CachedSession } from 'nilva-session';
 import { nilvaExpress } from 'nilva-session/express';
 import { nilvaFastify, nilvaFastifyRoutes } from 'nilva-session/fastify';
 import { type NilvaVariables, nilvaHono } from 'nilva-session/hono';
 import type { SessionApi } from 'nilva-session/http';
+import { CurrentSession, CurrentUser, NilvaAuthGuard, NilvaSessionModule, Public, RequireFreshAuth } from 'nilva-session/nestjs';
 
-export const FRAMEWORKS = ['express', 'fastify', 'hono'] as const;
+/** The integrations that also serve the web pages (nilva-session/admin/express, …). */
+export const PAGE_FRAMEWORKS = ['express', 'fastify', 'hono'] as const;
+export type PageFramework = (typeof PAGE_FRAMEWORKS)[number];
+
+export function isPageFramework(framework: string): framework is PageFramework {
+  return (PAGE_FRAMEWORKS as readonly string[]).includes(framework);
+}
+
+/** Every HTTP integration: the page ones and NestJS on both of its adapters. */
+export const FRAMEWORKS = [...PAGE_FRAMEWORKS, 'nest-express', 'nest-fastify'] as const;
 
 /** How recent a sign-in `POST /api/sensitive` wants. */
 export const SENSITIVE_MAX_AGE_SECONDS = 60;
@@ -77,5 +92,40 @@ export async function startApp(framework: Framework, api: SessionApi<unknown>): 
         close: () => new Promise((resolve) => server.close(() => resolve())),
       };
     }
+    case 'nest-express':
+    case 'nest-fastify': {
+      // The common Nest set-up: the guard on every route (APP_GUARD), @Public() for the optional one.
+      @Module({
+        imports: [NilvaSessionModule.forRoot({ api, routesPath: 'api' })],
+        controllers: [NestTestController],
+        providers: [{ provide: APP_GUARD, useClass: NilvaAuthGuard }],
+      })
+      class AppModule {}
+      const adapter = framework === 'nest-express' ? new ExpressAdapter() : new FastifyAdapter();
+      const app: INestApplication = await NestFactory.create(AppModule, adapter, { logger: false });
+      await app.listen(0, '0.0.0.0');
+      return { url: `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`, close: () => app.close() };
+    }
+  }
+}
+
+@Controller()
+class NestTestController {
+  @Get('api/me')
+  me(@CurrentUser() user: unknown, @CurrentSession() session: CachedSession) {
+    return { user, session_id: session.id };
+  }
+
+  @Public()
+  @Get('open')
+  open(@CurrentUser() user: unknown) {
+    return { user: user ?? null };
+  }
+
+  @Post('api/sensitive')
+  @HttpCode(200)
+  @RequireFreshAuth(SENSITIVE_MAX_AGE_SECONDS)
+  sensitive(@CurrentSession() session: CachedSession) {
+    return { session_id: session.id };
   }
 }

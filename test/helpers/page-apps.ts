@@ -13,11 +13,11 @@ import { nilvaExpress } from 'nilva-session/express';
 import { nilvaFastifyRoutes } from 'nilva-session/fastify';
 import { nilvaHono } from 'nilva-session/hono';
 import type { SessionApi } from 'nilva-session/http';
-import type { Framework, RunningApp } from './http-apps.js';
+import type { PageFramework, RunningApp } from './http-apps.js';
 import { send, type TestResponse } from './http-client.js';
 
 /** Starts a server with the API at `/api/` and the pages at their own paths. */
-export async function startPagesApp(framework: Framework, api: SessionApi<unknown>, pages: SessionPages<unknown>): Promise<RunningApp> {
+export async function startPagesApp(framework: PageFramework, api: SessionApi<unknown>, pages: SessionPages<unknown>): Promise<RunningApp> {
   switch (framework) {
     case 'express': {
       const app = express();

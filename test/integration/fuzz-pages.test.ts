@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, test } from 'vitest';
 import { FUZZ_SEED, HTTP_RUNS } from '../fuzz/budget.js';
 import { FuzzWorld, requestProperty } from '../fuzz/world.js';
-import { FRAMEWORKS } from '../helpers/http-apps.js';
+import { PAGE_FRAMEWORKS } from '../helpers/http-apps.js';
 
 /** Generated requests of every run in this file, printed at the end (the report's figure). */
 let total = 0;
@@ -16,7 +16,7 @@ afterAll(() => {
   console.info(`fuzz-pages: ${total} generated HTTP requests in total`);
 });
 
-describe.each(FRAMEWORKS)('fuzzing the web pages on sqlite through %s', (framework) => {
+describe.each(PAGE_FRAMEWORKS)('fuzzing the web pages on sqlite through %s', (framework) => {
   let world: FuzzWorld;
 
   beforeAll(async () => {

@@ -7,7 +7,7 @@ import { SessionPages } from 'nilva-session/admin';
 import { type ApiResponse, SessionApi, type SessionApiOptions } from 'nilva-session/http';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { openTestDatabase, type TestDatabase } from '../helpers/databases.js';
-import { FRAMEWORKS, startApp } from '../helpers/http-apps.js';
+import { FRAMEWORKS, PAGE_FRAMEWORKS, startApp } from '../helpers/http-apps.js';
 import { send } from '../helpers/http-client.js';
 import { PageClient, startPagesApp } from '../helpers/page-apps.js';
 import { makeUsers, userCallbacks } from '../helpers/users.js';
@@ -330,7 +330,9 @@ describe.each(FRAMEWORKS)('over HTTP through %s', (framework) => {
       await app.close();
     }
   });
+});
 
+describe.each(PAGE_FRAMEWORKS)('the pages over HTTP through %s', (framework) => {
   test('the sign-in form shows the wait on a 429 page and sends Retry-After', async () => {
     const api = newApi({ ipUsername: { points: 2, durationSeconds: 60, blockSeconds: 60 } });
     const pages = new SessionPages({ api, logger: { warn: (message) => logged.push(message) } });

@@ -20,7 +20,7 @@ import { KyselySessionAdminStore, KyselySessionStore } from 'nilva-session/kysel
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import type { SessionDatabase } from '../../src/store/session-table.js';
 import { DIALECTS, openTestDatabase, type TestDatabase } from '../helpers/databases.js';
-import { FRAMEWORKS, type RunningApp } from '../helpers/http-apps.js';
+import { PAGE_FRAMEWORKS, type RunningApp } from '../helpers/http-apps.js';
 import { PageClient, startPagesApp, unescapeHtml } from '../helpers/page-apps.js';
 
 /** Records the parameters of every statement sent through its Kysely instance. */
@@ -337,7 +337,7 @@ describe.each(DIALECTS)('the pages on %s', (dialect) => {
   });
 });
 
-describe.each(FRAMEWORKS)('the pages over HTTP through %s', (framework) => {
+describe.each(PAGE_FRAMEWORKS)('the pages over HTTP through %s', (framework) => {
   let database: TestDatabase;
   let manager: SessionManager<unknown>;
   let app: RunningApp;

@@ -7,14 +7,14 @@ import { SessionApi } from 'nilva-session/http';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { openTestDatabase, type TestDatabase } from '../helpers/databases.js';
 import { FakeClock } from '../helpers/fake-clock.js';
-import { FRAMEWORKS, type RunningApp } from '../helpers/http-apps.js';
+import { PAGE_FRAMEWORKS, type RunningApp } from '../helpers/http-apps.js';
 import { Client } from '../helpers/http-client.js';
 import { PageClient, startPagesApp } from '../helpers/page-apps.js';
 import { makeUsers, userCallbacks } from '../helpers/users.js';
 
 const FRESH_SECONDS = 600;
 
-describe.each(FRAMEWORKS)('step-up in the pages through %s', (framework) => {
+describe.each(PAGE_FRAMEWORKS)('step-up in the pages through %s', (framework) => {
   let database: TestDatabase;
   let app: RunningApp;
   let manager: SessionManager;

@@ -11,7 +11,7 @@ import { SessionManager } from '../../src/core/session-manager.js';
 import { SessionApi } from '../../src/http/session-api.js';
 import { KyselySessionAdminStore } from '../../src/store/kysely-session-admin-store.js';
 import { openTestDatabase, type TestDatabase, type TestDialect } from '../helpers/databases.js';
-import { FRAMEWORKS, type Framework, type RunningApp } from '../helpers/http-apps.js';
+import { PAGE_FRAMEWORKS, type PageFramework, type RunningApp } from '../helpers/http-apps.js';
 import { Client } from '../helpers/http-client.js';
 import { PageClient, parseSetCookie, relLink, startPagesApp, unescapeHtml } from '../helpers/page-apps.js';
 import { type TestUser, userCallbacks } from '../helpers/users.js';
@@ -20,8 +20,8 @@ const IPHONE =
   'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1';
 const SESSION_TTL = 86_400;
 
-const MATRIX: ReadonlyArray<readonly [TestDialect, Framework]> = [
-  ...FRAMEWORKS.map((framework) => ['sqlite', framework] as const),
+const MATRIX: ReadonlyArray<readonly [TestDialect, PageFramework]> = [
+  ...PAGE_FRAMEWORKS.map((framework) => ['sqlite', framework] as const),
   ['postgres', 'fastify'],
   ['mysql', 'fastify'],
 ];

@@ -9,7 +9,7 @@ import { type PageRequest, SessionPages } from 'nilva-session/admin';
 import { type ApiRequest, INSECURE_TRANSPORT_CODE, InsecureTransportError, SessionApi } from 'nilva-session/http';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { openTestDatabase, type TestDatabase } from '../helpers/databases.js';
-import { FRAMEWORKS, type RunningApp, startApp } from '../helpers/http-apps.js';
+import { FRAMEWORKS, PAGE_FRAMEWORKS, type RunningApp, startApp } from '../helpers/http-apps.js';
 import { Client } from '../helpers/http-client.js';
 import { PageClient, parseSetCookie, startPagesApp } from '../helpers/page-apps.js';
 import { countQueries, type QueryCounter } from '../helpers/query-counter.js';
@@ -238,7 +238,7 @@ describe.each(FRAMEWORKS)('requireSecureTransport through %s over real HTTP', (f
   });
 });
 
-describe.each(FRAMEWORKS)('the pages with requireSecureTransport through %s', (framework) => {
+describe.each(PAGE_FRAMEWORKS)('the pages with requireSecureTransport through %s', (framework) => {
   let setup: Setup;
   let pages: SessionPages<unknown>;
   let app: RunningApp;
