@@ -2,6 +2,8 @@
 // Hono through the SessionApi's generic, Express through `nilva.context(req)`, and the global
 // `req.nilva` / `request.nilva` as `unknown`. The application that declares `Register` is in
 // ./registered (its own compilation: the declaration is global to the program it is in).
+
+import type { ExecutionContext } from '@nestjs/common';
 import express from 'express';
 import Fastify from 'fastify';
 import { Hono } from 'hono';
@@ -11,6 +13,7 @@ import { nilvaExpress } from 'nilva-session/express';
 import { nilvaFastify, nilvaFastifyRoutes } from 'nilva-session/fastify';
 import { type NilvaVariables, nilvaHono } from 'nilva-session/hono';
 import { SessionApi } from 'nilva-session/http';
+import { getNilvaContext, NilvaSessionModule, type NilvaUser } from 'nilva-session/nestjs';
 import { describe, expectTypeOf, test } from 'vitest';
 
 interface Member {
@@ -116,5 +119,16 @@ describe('Fastify', () => {
     await app.register(nilvaFastifyRoutes, { api, prefix: '/api', logLevel: 'warn' });
     // @ts-expect-error: `api` is required.
     await app.register(nilvaFastify, {});
+  });
+});
+
+describe('NestJS without Register', () => {
+  test('NilvaUser and getNilvaContext are unknown; the module takes an API of any user', () => {
+    expectTypeOf<NilvaUser>().toEqualTypeOf<unknown>();
+    expectTypeOf(getNilvaContext({} as ExecutionContext)).toEqualTypeOf<NilvaContext<unknown> | undefined>();
+    NilvaSessionModule.forRoot({ api, routesPath: 'api', isGlobal: true });
+    NilvaSessionModule.forRoot({ manager: { store, loadUser: findMember }, verifyCredentials: () => null, routesPath: false });
+    // @ts-expect-error: routesPath is required (a path, or false for none).
+    NilvaSessionModule.forRoot({ api });
   });
 });

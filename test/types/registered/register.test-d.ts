@@ -1,6 +1,8 @@
 // An application that declares its user type once, in nilva-session's `Register`: the global
 // `req.nilva` (Express) and `request.nilva` (Fastify) then carry it, with no cast, and an API
 // serving another user type is refused.
+
+import type { ExecutionContext } from '@nestjs/common';
 import express from 'express';
 import Fastify from 'fastify';
 import { Hono } from 'hono';
@@ -10,6 +12,7 @@ import { nilvaExpress } from 'nilva-session/express';
 import { nilvaFastify, nilvaFastifyRoutes } from 'nilva-session/fastify';
 import { type NilvaVariables, nilvaHono } from 'nilva-session/hono';
 import { SessionApi } from 'nilva-session/http';
+import { getNilvaContext, NilvaSessionModule, type NilvaUser } from 'nilva-session/nestjs';
 import { describe, expectTypeOf, test } from 'vitest';
 
 interface AppUser {
@@ -93,5 +96,30 @@ describe('Hono', () => {
       return c.json(c.get('nilva').user);
     });
     expectTypeOf<NilvaVariables['nilva']>().toEqualTypeOf<NilvaContext<AppUser> | undefined>();
+  });
+});
+
+describe('NestJS', () => {
+  test('@CurrentUser() is annotated with NilvaUser, the registered user; getNilvaContext carries it', () => {
+    expectTypeOf<NilvaUser>().toEqualTypeOf<AppUser>();
+    const context = {} as ExecutionContext;
+    expectTypeOf(getNilvaContext(context)).toEqualTypeOf<NilvaContext<AppUser> | undefined>();
+    expectTypeOf(getNilvaContext(context)?.user.isStaff).toEqualTypeOf<boolean | undefined>();
+  });
+
+  test('the module takes an API, or a manager, of the registered user only', () => {
+    NilvaSessionModule.forRoot({ api, routesPath: 'api' });
+    NilvaSessionModule.forRoot({ manager: sessions, verifyCredentials: () => null, routesPath: 'api' });
+    NilvaSessionModule.forRootAsync({ useFactory: async () => ({ api, routesPath: 'api' as const }) });
+    const other = new SessionApi({
+      manager: new SessionManager({ store, loadUser: () => ({ name: 'x' }) }),
+      verifyCredentials: () => null,
+    });
+    // @ts-expect-error: `{ name: string }` is not the registered AppUser.
+    NilvaSessionModule.forRoot({ api: other, routesPath: 'api' });
+    // @ts-expect-error: a factory making an API of another user type.
+    NilvaSessionModule.forRootAsync({ useFactory: () => ({ api: other, routesPath: 'api' }) });
+    // @ts-expect-error: the manager's options are checked too.
+    NilvaSessionModule.forRoot({ manager: { store, loadUser: () => ({ name: 'x' }) }, verifyCredentials: () => null, routesPath: 'api' });
   });
 });
