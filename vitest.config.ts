@@ -59,6 +59,8 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts', 'examples/**/*.test.ts'],
+          // The Redis Cluster of the cluster tests (started when it is not up).
+          globalSetup: ['test/helpers/redis-cluster-setup.ts'],
           testTimeout: 30_000,
           hookTimeout: 60_000,
         },

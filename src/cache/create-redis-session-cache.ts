@@ -2,7 +2,13 @@ import { assertKnownOptions, optionNames } from '../lib/option-names.js';
 import { importPeer } from '../lib/peer-import.js';
 import { type CacheLogger, consoleCacheLogger } from './cache-logger.js';
 import { MemorySessionCache } from './memory-session-cache.js';
-import type { RedisCommandClient, RedisSubscriberClient } from './redis-client.js';
+import {
+  isClusterClient,
+  type RedisClusterCommandClient,
+  type RedisClusterSubscriberClient,
+  type RedisCommandClient,
+  type RedisSubscriberClient,
+} from './redis-client.js';
 import { RedisSessionCache } from './redis-session-cache.js';
 import { TieredSessionCache } from './tiered-session-cache.js';
 import { sleep, withTimeout } from './timers.js';
@@ -25,16 +31,63 @@ export interface NodeRedisClient extends RedisCommandClient {
   duplicate(overrides?: { pingInterval?: number; disableOfflineQueue?: boolean; socket?: object }): NodeRedisConnection;
 }
 
+/** A cluster client the factory can open and close (a node-redis `createCluster()` client). */
+export interface NodeRedisClusterConnection extends RedisClusterCommandClient, RedisClusterSubscriberClient {
+  readonly isReady: boolean;
+  readonly isOpen: boolean;
+  connect(): Promise<unknown>;
+  close(): Promise<unknown>;
+  destroy(): unknown;
+}
+
+/**
+ * An application's own node-redis cluster client (`createCluster()`), passed as `client`. The
+ * subscriber is its `duplicate()`, with its `defaults` (credentials, TLS) kept.
+ */
+export interface NodeRedisClusterClient extends RedisClusterCommandClient {
+  readonly isOpen: boolean;
+  connect(): Promise<unknown>;
+  /** Used once, for the subscriber. */
+  duplicate(overrides?: object): NodeRedisClusterConnection;
+}
+
+/**
+ * node-redis `createCluster()` options, passed on as they are, with this cache's settings added
+ * to `defaults` (no offline queue, timeouts, reconnects) unless given there. `defaults` applies
+ * to every node the cluster tells of: put credentials and TLS there, not only in `rootNodes`.
+ */
+export interface RedisClusterConfig {
+  /** A few nodes to learn the topology from, e.g. `[{ url: 'rediss://clustercfg.example:6379' }]`. */
+  readonly rootNodes: readonly object[];
+  /** Options of every node's connection: `username`, `password`, `socket: { tls: true }` … */
+  readonly defaults?: { readonly socket?: object | undefined; readonly [option: string]: unknown } | undefined;
+  readonly [option: string]: unknown;
+}
+
 /** Options of {@link createRedisSessionCache}. */
 export interface CreateRedisSessionCacheOptions {
-  /** `redis[s]://[[user][:password]@]host[:port][/db]`. Default `redis://127.0.0.1:6379` when no `client` is given. */
+  /**
+   * A single server (or a primary with replicas):
+   * `redis[s]://[[user][:password]@]host[:port][/db]`. Default `redis://127.0.0.1:6379` when
+   * neither `urls`, `cluster` nor `client` is given.
+   */
   readonly url?: string | undefined;
   /**
-   * Your own client instead of `url`: commands run on it (it is connected if it is not, and is
-   * not closed by `close()`); the subscriber is a duplicate of it, which `close()` does close.
-   * Give it `disableOfflineQueue: true` so that commands never pile up while Redis is down.
+   * A Redis Cluster (Valkey, ElastiCache or MemoryDB in cluster mode): one or more of its
+   * nodes, `redis[s]://[[user][:password]@]host[:port]` (ElastiCache: the configuration
+   * endpoint). The user, password and TLS of the first URL apply to every node of the cluster.
    */
-  readonly client?: NodeRedisClient | undefined;
+  readonly urls?: readonly string[] | undefined;
+  /** A Redis Cluster, as node-redis `createCluster()` options (for `nodeAddressMap` and the like). */
+  readonly cluster?: RedisClusterConfig | undefined;
+  /**
+   * Your own client instead: a single server's (`createClient()`) or a cluster's
+   * (`createCluster()`). Commands run on it (it is connected if it is not, and is not closed by
+   * `close()`); the subscriber is a duplicate of it, which `close()` does close. Give it
+   * `disableOfflineQueue: true` (a cluster: in `defaults`) so that commands never pile up while
+   * Redis is down.
+   */
+  readonly client?: NodeRedisClient | NodeRedisClusterClient | undefined;
   /** Start of every key and of the channel. Default `nilva:`. */
   readonly namespace?: string | undefined;
   /** Default `user_session:`. */
@@ -67,8 +120,26 @@ function reconnectDelay(retries: number): number {
   return Math.min(50 * 2 ** retries, 2000);
 }
 
+/**
+ * A cluster node: at most 500 ms between attempts, since node-redis learns a failover's new
+ * topology on a reconnect attempt (see CLUSTER_TOPOLOGY_REFRESH_MS) and then stops retrying the
+ * dead node.
+ */
+function clusterReconnectDelay(retries: number): number {
+  return Math.min(50 * 2 ** retries, 500);
+}
+
+/**
+ * node-redis asks another node for the topology this long after a node's connection was lost
+ * (its default: 5 s), and again as long as it is lost: a replica that took over is found within
+ * about this much of the takeover.
+ */
+const CLUSTER_TOPOLOGY_REFRESH_MS = 500;
+
 const CREATE_OPTIONS = optionNames<CreateRedisSessionCacheOptions>({
   url: true,
+  urls: true,
+  cluster: true,
   client: true,
   namespace: true,
   keyPrefix: true,
@@ -99,11 +170,24 @@ const CREATE_OPTIONS = optionNames<CreateRedisSessionCacheOptions>({
 export async function createRedisSessionCache(options: CreateRedisSessionCacheOptions = {}): Promise<TieredSessionCache> {
   if (typeof options !== 'object' || options === null) throw new TypeError('nilva-session: options must be an object');
   assertKnownOptions('createRedisSessionCache', options, CREATE_OPTIONS);
-  if (options.url !== undefined && options.client !== undefined) {
-    throw new TypeError('nilva-session: give either option "url" or option "client", not both');
+  const given = (['url', 'urls', 'cluster', 'client'] as const).filter((name) => options[name] !== undefined);
+  if (given.length > 1) {
+    throw new TypeError(
+      `nilva-session: give one of the options "url", "urls", "cluster" and "client", not ${given.map((n) => `"${n}"`).join(' and ')}`,
+    );
   }
   if (options.url !== undefined && (typeof options.url !== 'string' || !/^rediss?:\/\//.test(options.url))) {
     throw new TypeError('nilva-session: option "url" must be a redis:// or rediss:// URL');
+  }
+  const clusterConfig = options.urls !== undefined ? clusterFromUrls(options.urls) : options.cluster;
+  if (
+    clusterConfig !== undefined &&
+    (typeof clusterConfig !== 'object' ||
+      clusterConfig === null ||
+      !Array.isArray(clusterConfig.rootNodes) ||
+      clusterConfig.rootNodes.length === 0)
+  ) {
+    throw new TypeError('nilva-session: option "cluster" must be createCluster() options with at least one of "rootNodes"');
   }
   const connectTimeoutMs = positive('connectTimeoutMs', options.connectTimeoutMs, 2000);
   const commandTimeoutMs = positive('commandTimeoutMs', options.commandTimeoutMs, 500);
@@ -116,17 +200,60 @@ export async function createRedisSessionCache(options: CreateRedisSessionCacheOp
   const subscriberSocketTimeout = pingIntervalMs + Math.max(commandTimeoutMs, 2000);
   const local = new MemorySessionCache(options.localMax === undefined ? {} : { max: options.localMax });
 
-  let client: NodeRedisClient | NodeRedisConnection;
-  let subscriber: NodeRedisConnection;
-  const owned: NodeRedisConnection[] = [];
-  if (options.client !== undefined) {
-    client = options.client;
-    subscriber = options.client.duplicate({
+  let client: NodeRedisClient | NodeRedisConnection | NodeRedisClusterClient | NodeRedisClusterConnection;
+  let subscriber: NodeRedisConnection | NodeRedisClusterConnection;
+  const owned: Array<NodeRedisConnection | NodeRedisClusterConnection> = [];
+  // The subscriber of a cluster: only the node it listens on is connected, every node's
+  // connection pings and times out as a single server's subscriber does, and the topology is
+  // asked for again soon after its node is lost.
+  const subscriberClusterOptions = (defaults: RedisClusterConfig['defaults']) => ({
+    minimizeConnections: true,
+    topologyRefreshOnReconnectionAttemptStrategy: CLUSTER_TOPOLOGY_REFRESH_MS,
+    defaults: {
+      ...defaults,
       pingInterval: pingIntervalMs,
       disableOfflineQueue: true,
-      socket: { ...options.client.options?.socket, socketTimeout: subscriberSocketTimeout },
+      socket: { ...defaults?.socket, socketTimeout: subscriberSocketTimeout },
+    },
+  });
+  if (options.client !== undefined && isClusterClient(options.client)) {
+    const own = options.client as NodeRedisClusterClient;
+    client = own;
+    subscriber = own.duplicate(subscriberClusterOptions(clusterDefaultsOf(own)));
+    owned.push(subscriber);
+  } else if (options.client !== undefined) {
+    const own = options.client as NodeRedisClient;
+    client = own;
+    subscriber = own.duplicate({
+      pingInterval: pingIntervalMs,
+      disableOfflineQueue: true,
+      socket: { ...own.options?.socket, socketTimeout: subscriberSocketTimeout },
     });
     owned.push(subscriber);
+  } else if (clusterConfig !== undefined) {
+    const defaults = {
+      commandsQueueMaxLength: 10_000,
+      ...clusterConfig.defaults,
+      disableOfflineQueue: true,
+      socket: { connectTimeout: connectTimeoutMs, reconnectStrategy: clusterReconnectDelay, ...clusterConfig.defaults?.socket },
+    };
+    const config = {
+      topologyRefreshOnReconnectionAttemptStrategy: CLUSTER_TOPOLOGY_REFRESH_MS,
+      ...clusterConfig,
+      rootNodes: [...clusterConfig.rootNodes],
+      commandOptions: { timeout: commandTimeoutMs },
+      defaults,
+    };
+    const { createCluster } = await importPeer(() => import('@redis/client'), '@redis/client', 'createRedisSessionCache');
+    // The options are node-redis's own (typed loosely here, checked by it at run time).
+    type Options = Parameters<typeof createCluster>[0];
+    const own = createCluster(config as unknown as Options) as unknown as NodeRedisClusterConnection;
+    subscriber = createCluster({
+      ...config,
+      ...subscriberClusterOptions(defaults),
+    } as unknown as Options) as unknown as NodeRedisClusterConnection;
+    client = own;
+    owned.push(own, subscriber);
   } else {
     const config = {
       url: options.url ?? 'redis://127.0.0.1:6379',
@@ -158,12 +285,23 @@ export async function createRedisSessionCache(options: CreateRedisSessionCacheOp
     tombstoneSeconds: options.tombstoneSeconds,
     commandTimeoutMs,
     logger,
-    onClose: () => closeAll(owned, commandTimeoutMs),
+    onClose: () => {
+      closing = true;
+      return closeAll(owned, commandTimeoutMs);
+    },
   });
   const cache = new TieredSessionCache(local, remote, { localTtlSeconds: options.localTtlSeconds });
+  let closing = false;
   for (const connection of client.isOpen ? [subscriber] : [client, subscriber]) {
-    // Rejected only when closed while connecting; failures are reported through `error`.
-    connection.connect().catch(() => undefined);
+    if (isClusterClient(connection)) {
+      // A cluster client that could not learn the topology gives up (a single server's client
+      // retries by itself): keep trying, so that a cache started while the cluster is down
+      // recovers once it is up.
+      void connectCluster(connection as NodeRedisClusterConnection, () => closing);
+    } else {
+      // Rejected only when closed while connecting; failures are reported through `error`.
+      connection.connect().catch(() => undefined);
+    }
   }
   await remote.ready(connectTimeoutMs);
   return cache;
@@ -171,7 +309,52 @@ export async function createRedisSessionCache(options: CreateRedisSessionCacheOp
 
 function ignore(): void {}
 
-async function closeAll(connections: readonly NodeRedisConnection[], timeoutMs: number): Promise<void> {
+async function connectCluster(connection: NodeRedisClusterConnection, closed: () => boolean): Promise<void> {
+  for (let attempt = 0; !closed() && !connection.isOpen; attempt++) {
+    try {
+      await connection.connect();
+      return;
+    } catch {
+      // Reported through `error`; tried again.
+    }
+    await sleep(reconnectDelay(attempt));
+  }
+}
+
+/** `rootNodes` from the URLs; the first one's user, password and TLS for every node. */
+function clusterFromUrls(urls: unknown): RedisClusterConfig {
+  if (!Array.isArray(urls) || urls.length === 0) {
+    throw new TypeError('nilva-session: option "urls" must be a non-empty array of redis:// or rediss:// URLs');
+  }
+  let first: URL | undefined;
+  for (const url of urls) {
+    let parsed: URL | undefined;
+    try {
+      parsed = typeof url === 'string' && /^rediss?:\/\//.test(url) ? new URL(url) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    if (parsed === undefined)
+      throw new TypeError(`nilva-session: option "urls" must hold redis:// or rediss:// URLs, got ${JSON.stringify(url)}`);
+    if (parsed.pathname !== '' && parsed.pathname !== '/' && parsed.pathname !== '/0') {
+      throw new TypeError('nilva-session: option "urls": a Redis Cluster has database 0 only, so a URL names no other');
+    }
+    first ??= parsed;
+  }
+  const defaults: { username?: string; password?: string; socket?: { tls: true } } = {};
+  if (first?.username) defaults.username = decodeURIComponent(first.username);
+  if (first?.password) defaults.password = decodeURIComponent(first.password);
+  if (first?.protocol === 'rediss:') defaults.socket = { tls: true };
+  return { rootNodes: urls.map((url: string) => ({ url })), defaults };
+}
+
+/** A cluster client's `defaults` (credentials, TLS), so its duplicate keeps them. */
+function clusterDefaultsOf(client: object): RedisClusterConfig['defaults'] {
+  const options = (client as { _options?: { defaults?: RedisClusterConfig['defaults'] } })._options;
+  return options?.defaults;
+}
+
+async function closeAll(connections: ReadonlyArray<NodeRedisConnection | NodeRedisClusterConnection>, timeoutMs: number): Promise<void> {
   await Promise.all(
     connections.map(async (c) => {
       // The cache stopped listening: a late error of a closing connection must not crash.

@@ -60,3 +60,46 @@ end
 redis.call('PUBLISH', ARGV[2], ARGV[3])
 return #KEYS / 3
 `);
+
+// Redis Cluster: a script may touch keys of one hash slot only, and a session's two entries
+// cannot share one (JWT requests look it up by id, opaque tokens by hash, each without knowing
+// the other). Each side — `{hash}` entry and tombstone, `{id}` entry and tombstone — has its own
+// scripts, run one per side (see src/cache/README.md, "Redis Cluster").
+
+/**
+ * KEYS = entry, its side's tombstone; ARGV = JSON, ttl in ms. One side of FILL_SCRIPT: refused
+ * (0) while that side's tombstone exists.
+ */
+export const FILL_SIDE_SCRIPT = script(`
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+`);
+
+/** KEYS = entry, its side's tombstone; ARGV = JSON. One side of UPDATE_SCRIPT. */
+export const UPDATE_SIDE_SCRIPT = script(`
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+if redis.call('SET', KEYS[1], ARGV[1], 'XX', 'KEEPTTL') then return 1 end
+return 0
+`);
+
+/**
+ * KEYS = entry, its side's tombstone; ARGV = tombstone ttl in ms. Deletes the entry and writes
+ * the tombstone; returns how many replicas the node has, so that the caller waits (`WAIT`) for
+ * one of them to have the deletion before saying it is done: a master that fails right after
+ * would otherwise hand its slots to a replica that still holds the revoked entry.
+ */
+export const INVALIDATE_SIDE_SCRIPT = script(`
+redis.call('DEL', KEYS[1])
+redis.call('SET', KEYS[2], '1', 'PX', ARGV[1])
+local replicas = string.match(redis.call('INFO', 'replication'), 'connected_slaves:(%d+)')
+return tonumber(replicas) or 0
+`);
+
+/**
+ * KEYS[1] = a key, only to send the script to a node that just answered; ARGV = channel,
+ * message. A cluster passes a PUBLISH to the subscribers of every node.
+ */
+export const PUBLISH_SCRIPT = script(`
+return redis.call('PUBLISH', ARGV[1], ARGV[2])
+`);

@@ -1,10 +1,29 @@
+import { randomUUID } from 'node:crypto';
 import type { CachedSession, SessionCache } from '../core/session-cache.js';
 import { assertKnownOptions, optionNames } from '../lib/option-names.js';
 import { type CacheLogger, consoleCacheLogger } from './cache-logger.js';
 import { decodeCachedSession, encodeCachedSession } from './cached-session-codec.js';
+import { ClusterSubscriber } from './cluster-subscriber.js';
 import { type CacheRef, decodeInvalidation, encodeInvalidation, type InvalidationMessage } from './invalidation-message.js';
-import type { RedisCommandClient, RedisSubscriberClient } from './redis-client.js';
-import { FILL_SCRIPT, INVALIDATE_SCRIPT, READ_SCRIPT, type RedisScript, UPDATE_SCRIPT } from './redis-scripts.js';
+import {
+  isClusterClient,
+  type RedisClusterCommandClient,
+  type RedisClusterSubscriberClient,
+  type RedisCommandClient,
+  type RedisNodeCommandClient,
+  type RedisSubscriberClient,
+} from './redis-client.js';
+import {
+  FILL_SCRIPT,
+  FILL_SIDE_SCRIPT,
+  INVALIDATE_SCRIPT,
+  INVALIDATE_SIDE_SCRIPT,
+  PUBLISH_SCRIPT,
+  READ_SCRIPT,
+  type RedisScript,
+  UPDATE_SCRIPT,
+  UPDATE_SIDE_SCRIPT,
+} from './redis-scripts.js';
 import { sleep, withTimeout } from './timers.js';
 
 /** Default key namespace: every key and the channel start with it. */
@@ -18,13 +37,19 @@ export const DEFAULT_TOMBSTONE_PREFIX = 'user_session_tombstone:';
 
 /** Options of {@link RedisSessionCache}. */
 export interface RedisSessionCacheOptions {
-  /** The connection for commands. Give it no offline queue and a short connect timeout. */
-  readonly client: RedisCommandClient;
   /**
-   * A dedicated connection for the invalidation channel. Without it this cache still refuses
-   * stale fills (tombstones) but cannot tell a two-tier cache about other processes.
+   * The connection for commands: a single server's client, or a cluster client
+   * (`createCluster()`), which switches the cache to the cluster key layout (see
+   * `src/cache/README.md`). Give it no offline queue and a short connect timeout (a cluster:
+   * in its `defaults`).
    */
-  readonly subscriber?: RedisSubscriberClient | undefined;
+  readonly client: RedisCommandClient | RedisClusterCommandClient;
+  /**
+   * A dedicated connection for the invalidation channel (with a cluster `client`, a second
+   * cluster client, e.g. its `duplicate()`). Without it this cache still refuses stale fills
+   * (tombstones) but cannot tell a two-tier cache about other processes.
+   */
+  readonly subscriber?: RedisSubscriberClient | RedisClusterSubscriberClient | undefined;
   /** Start of every key and of the channel `<namespace>invalidate`. Default `nilva:`. */
   readonly namespace?: string | undefined;
   /** Default `user_session:` (then the SHA-256 hex of the token). */
@@ -114,8 +139,13 @@ export class RedisSessionCache implements SessionCache {
   readonly namespace: string;
   /** `<namespace>invalidate`. */
   readonly channel: string;
-  readonly #client: RedisCommandClient;
+  readonly #client: RedisCommandClient | RedisClusterCommandClient;
+  /** The client, when it is a cluster's: keys are hash-tagged and every command names its key. */
+  readonly #cluster: RedisClusterCommandClient | undefined;
   readonly #subscriber: RedisSubscriberClient | undefined;
+  /** The client's events that mean "ready" and "gone" (a cluster names them differently). */
+  readonly #readyEvent: string;
+  readonly #endEvent: string;
   readonly #keyPrefix: string;
   readonly #idPrefix: string;
   readonly #tombstonePrefix: string;
@@ -144,13 +174,18 @@ export class RedisSessionCache implements SessionCache {
   #subscribing = false;
   #inOutage = false;
   #warnedSerialization = false;
+  #warnedReplicas = false;
+  /** When a command last failed (a cluster's outage ends only after retryAfterMs without one). */
+  #lastFailureAt = Number.NEGATIVE_INFINITY;
 
   constructor(options: RedisSessionCacheOptions) {
     if (typeof options !== 'object' || options === null) fail('options', 'an object', options);
     assertKnownOptions('RedisSessionCache', options, REDIS_CACHE_OPTIONS);
     if (!isCommandClient(options.client)) fail('client', 'a Redis client (sendCommand, isReady, on)', options.client);
     this.#client = options.client;
-    this.#subscriber = options.subscriber;
+    this.#cluster = isClusterClient(options.client) ? options.client : undefined;
+    this.#readyEvent = this.#cluster === undefined ? 'ready' : 'connect';
+    this.#endEvent = this.#cluster === undefined ? 'end' : 'disconnect';
     this.namespace = keyPart('namespace', options.namespace, DEFAULT_NAMESPACE);
     this.#keyPrefix = keyPart('keyPrefix', options.keyPrefix, DEFAULT_KEY_PREFIX);
     this.#idPrefix = keyPart('idPrefix', options.idPrefix, DEFAULT_ID_PREFIX);
@@ -166,11 +201,21 @@ export class RedisSessionCache implements SessionCache {
     this.#maxPending = positive('maxPendingInvalidations', options.maxPendingInvalidations, 10_000);
     this.#logger = options.logger ?? consoleCacheLogger;
     this.#onClose = options.onClose;
+    const cluster = this.#cluster;
+    // A cluster's subscriber is wrapped: it says it hears messages only once it has heard its own.
+    this.#subscriber =
+      options.subscriber === undefined || cluster === undefined
+        ? (options.subscriber as RedisSubscriberClient | undefined)
+        : new ClusterSubscriber(options.subscriber as RedisClusterSubscriberClient, {
+            publish: (channel, message) => cluster.sendCommand(undefined, false, ['PUBLISH', channel, message]),
+            probeChannel: `${this.channel}:probe:${randomUUID()}`,
+            timeoutMs: Math.max(this.#commandTimeoutMs, 2000),
+          });
     this.#commandDown = !this.#client.isReady;
     this.#subscriberDown = this.#subscriber !== undefined;
     this.#client.on('error', this.#onClientError);
-    this.#client.on('end', this.#onClientError);
-    this.#client.on('ready', this.#onClientReady);
+    this.#client.on(this.#endEvent, this.#onClientError);
+    this.#client.on(this.#readyEvent, this.#onClientReady);
     const sub = this.#subscriber;
     if (sub !== undefined) {
       sub.on('error', this.#onSubscriberDown);
@@ -234,6 +279,7 @@ export class RedisSessionCache implements SessionCache {
    * Resolves `true` when stored; `false` when refused, invalid, or Redis failed.
    */
   async fill(entry: CachedSession, ttlMs: number): Promise<boolean> {
+    if (this.#cluster !== undefined) return this.#fillSides(entry, ttlMs);
     const keys = this.#keysOf(entry);
     const json = keys === undefined || !(ttlMs > 0) ? undefined : this.#encode(entry);
     if (keys === undefined || json === undefined) return false;
@@ -246,6 +292,7 @@ export class RedisSessionCache implements SessionCache {
 
   /** Replaces the cached entry, keeping its remaining TTL (`SET … XX KEEPTTL`); never creates one. */
   async update(entry: CachedSession): Promise<void> {
+    if (this.#cluster !== undefined) return this.#updateSides(entry);
     const keys = this.#keysOf(entry);
     const json = keys === undefined ? undefined : this.#encode(entry);
     if (keys === undefined || json === undefined) return;
@@ -337,8 +384,8 @@ export class RedisSessionCache implements SessionCache {
     this.#retryTimer = undefined;
     this.#listeners.clear();
     this.#client.off('error', this.#onClientError);
-    this.#client.off('end', this.#onClientError);
-    this.#client.off('ready', this.#onClientReady);
+    this.#client.off(this.#endEvent, this.#onClientError);
+    this.#client.off(this.#readyEvent, this.#onClientReady);
     const sub = this.#subscriber;
     if (sub !== undefined) {
       sub.off('error', this.#onSubscriberDown);
@@ -354,18 +401,43 @@ export class RedisSessionCache implements SessionCache {
   // ---------------------------------------------------------------------------------------
   // Keys
 
+  // A single server: `<ns><keyPrefix><hash>`, `<ns><idPrefix><id>`, `<ns><tombstonePrefix><id>`,
+  // the names of the Python original. A cluster: the hash or the id in braces (a hash tag, so a
+  // side's entry and tombstone share a slot), and a tombstone on each side.
+
+  /** The hash tag (cluster) or the value itself. */
+  #tag(value: string): string {
+    return this.#cluster === undefined ? value : `{${value}}`;
+  }
+
   #hashKey(keyHash: string): string | undefined {
-    return HASH_RE.test(keyHash) ? `${this.namespace}${this.#keyPrefix}${keyHash}` : undefined;
+    return HASH_RE.test(keyHash) ? `${this.namespace}${this.#keyPrefix}${this.#tag(keyHash)}` : undefined;
   }
 
   #idKey(id: string): string | undefined {
-    return UUID_RE.test(id) ? `${this.namespace}${this.#idPrefix}${id}` : undefined;
+    return UUID_RE.test(id) ? `${this.namespace}${this.#idPrefix}${this.#tag(id)}` : undefined;
   }
 
+  #tombstoneKey(value: string): string {
+    return `${this.namespace}${this.#tombstonePrefix}${this.#tag(value)}`;
+  }
+
+  /** Single server: by-hash key, by-id key, tombstone (the scripts' KEYS). */
   #keysOf(ref: CacheRef): string[] | undefined {
     if (!HASH_RE.test(ref.keyHash) || !UUID_RE.test(ref.id)) return undefined;
     const ns = this.namespace;
     return [`${ns}${this.#keyPrefix}${ref.keyHash}`, `${ns}${this.#idPrefix}${ref.id}`, `${ns}${this.#tombstonePrefix}${ref.id}`];
+  }
+
+  /** Cluster: `[entry, tombstone]` of the hash side, then of the id side; each pair is one slot. */
+  #sidesOf(ref: CacheRef): [[string, string], [string, string]] | undefined {
+    const hashKey = this.#hashKey(ref.keyHash);
+    const idKey = this.#idKey(ref.id);
+    if (hashKey === undefined || idKey === undefined) return undefined;
+    return [
+      [hashKey, this.#tombstoneKey(ref.keyHash)],
+      [idKey, this.#tombstoneKey(ref.id)],
+    ];
   }
 
   #encode(entry: CachedSession): string | undefined {
@@ -388,11 +460,12 @@ export class RedisSessionCache implements SessionCache {
   async #eval(s: RedisScript, keys: readonly string[], args: readonly string[], urgent = false): Promise<unknown> {
     const n = String(keys.length);
     try {
-      return await this.#command(['EVALSHA', s.sha1, n, ...keys, ...args], urgent);
+      return await this.#command(['EVALSHA', s.sha1, n, ...keys, ...args], urgent, keys[0]);
     } catch (error) {
-      // The script cache is empty after a restart or SCRIPT FLUSH: send the source once.
+      // The script cache is empty after a restart or SCRIPT FLUSH (or on a node that never ran
+      // it, or a replica just promoted): send the source once.
       if (error instanceof Error && error.message.startsWith('NOSCRIPT')) {
-        return this.#command(['EVAL', s.source, n, ...keys, ...args], urgent);
+        return this.#command(['EVAL', s.source, n, ...keys, ...args], urgent, keys[0]);
       }
       throw error;
     }
@@ -402,17 +475,18 @@ export class RedisSessionCache implements SessionCache {
    * Sends a command, unless the connection is down or, for all but `urgent` ones, a command
    * failed less than `retryAfterMs` ago (reads and fills then skip Redis instead of waiting).
    */
-  async #command(args: string[], urgent = false): Promise<unknown> {
+  async #command(args: string[], urgent = false, firstKey?: string): Promise<unknown> {
     if (this.#closed || !this.#client.isReady || (!urgent && performance.now() < this.#blockedUntil)) throw UNAVAILABLE;
     let reply: unknown;
+    const started = performance.now();
     try {
-      reply = await withTimeout(this.#client.sendCommand(args), this.#commandTimeoutMs);
+      reply = await withTimeout(this.#send(firstKey, args), this.#commandTimeoutMs);
     } catch (error) {
       const isReply = error instanceof Error && /^[A-Z]+ /.test(error.message) && !BUSY_REPLY_RE.test(error.message);
-      if (!isReply) this.#commandFailed(error);
+      if (!isReply) this.#commandFailed(error, performance.now() - started);
       throw error;
     }
-    if (this.#commandDown) {
+    if (this.#commandDown && (this.#cluster === undefined || performance.now() - this.#lastFailureAt >= this.#retryAfterMs)) {
       this.#commandDown = false;
       this.#recovered();
     }
@@ -420,8 +494,21 @@ export class RedisSessionCache implements SessionCache {
     return reply;
   }
 
-  #commandFailed(error: unknown): void {
-    this.#blockedUntil = performance.now() + this.#retryAfterMs;
+  /** The one place that knows how each kind of client sends a command. */
+  #send(firstKey: string | undefined, args: string[]): Promise<unknown> {
+    // Never a replica (`isReadonly` false): after a deletion on the master, a replica may still
+    // hold the entry for a moment, and a revoked session must not be read back from it.
+    if (this.#cluster !== undefined) return this.#cluster.sendCommand(firstKey, false, args);
+    return (this.#client as RedisCommandClient).sendCommand(args);
+  }
+
+  #commandFailed(error: unknown, elapsedMs: number): void {
+    const now = performance.now();
+    this.#lastFailureAt = now;
+    // A cluster client fails at once for the slots of a node it cannot reach and serves the
+    // others: only a failure that cost a wait (a timeout) makes the next commands skip Redis.
+    // On a single server every failure does, as one server serves every key.
+    if (this.#cluster === undefined || elapsedMs >= this.#commandTimeoutMs / 2) this.#blockedUntil = now + this.#retryAfterMs;
     this.#commandDown = true;
     this.#outage(error);
   }
@@ -433,6 +520,7 @@ export class RedisSessionCache implements SessionCache {
   }
 
   async #invalidateNow(refs: readonly CacheRef[]): Promise<void> {
+    if (this.#cluster !== undefined) return this.#invalidateSides(this.#cluster, refs);
     const keys: string[] = [];
     for (const ref of refs) keys.push(...(this.#keysOf(ref) as string[]));
     // Urgent: sent even while backing off from a failure. One slow command (a read that timed
@@ -441,6 +529,97 @@ export class RedisSessionCache implements SessionCache {
     // the session is served from Redis until its entry expires, although its revocation was
     // answered. A revocation may wait commandTimeoutMs for it; reads never do.
     await this.#eval(INVALIDATE_SCRIPT, keys, [this.#tombstoneMs, this.channel, encodeInvalidation({ type: 'invalidate', refs })], true);
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Cluster: one script per side, each on its own slot
+
+  async #fillSides(entry: CachedSession, ttlMs: number): Promise<boolean> {
+    const sides = this.#sidesOf(entry);
+    const json = sides === undefined || !(ttlMs > 0) ? undefined : this.#encode(entry);
+    if (sides === undefined || json === undefined) return false;
+    const ttl = String(Math.ceil(ttlMs));
+    // Each side refuses on its own tombstone, and an invalidation writes both tombstones before
+    // it is published: a fill that read the store before a revoke lands on a side only before
+    // that side's deletion (which then removes it), never after. Stored only if both landed.
+    const replies = await Promise.allSettled(sides.map((keys) => this.#eval(FILL_SIDE_SCRIPT, keys, [json, ttl])));
+    return replies.every((r) => r.status === 'fulfilled' && r.value === 1);
+  }
+
+  async #updateSides(entry: CachedSession): Promise<void> {
+    const sides = this.#sidesOf(entry);
+    const json = sides === undefined ? undefined : this.#encode(entry);
+    if (sides === undefined || json === undefined) return;
+    // A failure drops the touch on that side only: its entry keeps its previous fields.
+    await Promise.allSettled(sides.map((keys) => this.#eval(UPDATE_SIDE_SCRIPT, keys, [json])));
+  }
+
+  /**
+   * Deletes both sides of every session (all at once: the client pipelines them per node),
+   * waits for a replica of each node that has one to hold the deletions, then publishes once.
+   * The message goes out even when some side failed (a node down): instances that hear it drop
+   * their copies and ask Redis, where that node fails for them too, or the store. Throws when
+   * anything failed, so the sessions are kept and replayed (deleting again is harmless).
+   */
+  async #invalidateSides(cluster: RedisClusterCommandClient, refs: readonly CacheRef[]): Promise<void> {
+    const sides = refs.flatMap((ref) => this.#sidesOf(ref) ?? []);
+    const replies = await Promise.allSettled(sides.map((keys) => this.#eval(INVALIDATE_SIDE_SCRIPT, keys, [this.#tombstoneMs], true)));
+    let failure: unknown;
+    const done: string[] = [];
+    const replicated: string[] = [];
+    replies.forEach((reply, i) => {
+      const key = (sides[i] as [string, string])[0];
+      if (reply.status === 'rejected') failure ??= reply.reason;
+      else {
+        done.push(key);
+        if (Number(reply.value) > 0) replicated.push(key);
+      }
+    });
+    await this.#waitForReplicas(cluster, replicated);
+    const message = encodeInvalidation({ type: 'invalidate', refs });
+    try {
+      // Sent through a node that just answered, when there is one.
+      if (done[0] !== undefined) await this.#eval(PUBLISH_SCRIPT, [done[0]], [this.channel, message], true);
+      else await this.#command(['PUBLISH', this.channel, message], true);
+    } catch (error) {
+      failure ??= error;
+    }
+    if (failure !== undefined) throw failure;
+  }
+
+  /**
+   * `WAIT 1` on the connection of each node the deletions went to (the same connection, since
+   * WAIT counts that connection's writes), for at most a fifth of commandTimeoutMs: on a healthy
+   * link a replica has them within a millisecond. A lagging replica is reported once and does not
+   * hold the revocation up; its deletions may be lost if its master fails within that moment.
+   */
+  async #waitForReplicas(cluster: RedisClusterCommandClient, keys: readonly string[]): Promise<void> {
+    if (keys.length === 0) return;
+    const nodes = new Set<RedisNodeCommandClient>();
+    await Promise.all(
+      keys.map(async (key) => {
+        try {
+          nodes.add(await cluster.getNodeClientForKey(key, false));
+        } catch {
+          // The node went away since: nothing to wait for on it.
+        }
+      }),
+    );
+    const timeoutMs = Math.max(1, Math.floor(this.#commandTimeoutMs / 5));
+    const acks = await Promise.all(
+      [...nodes].map((node) =>
+        withTimeout(node.sendCommand(['WAIT', '1', String(timeoutMs)]), this.#commandTimeoutMs).then(Number, () => 0),
+      ),
+    );
+    if (acks.some((n) => !(n >= 1)) && !this.#warnedReplicas) {
+      this.#warnedReplicas = true;
+      this.#logger.warn(
+        'nilva-session: a Redis replica did not confirm an invalidation in time; a failover right now could bring back revoked entries',
+        {
+          timeoutMs,
+        },
+      );
+    }
   }
 
   #remember(refs: readonly CacheRef[]): void {
@@ -533,6 +712,7 @@ export class RedisSessionCache implements SessionCache {
 
   readonly #onClientError = (error?: unknown): void => {
     if (this.#closed) return;
+    this.#lastFailureAt = performance.now();
     this.#commandDown = true;
     this.#outage(error);
   };

@@ -40,7 +40,9 @@ export interface CacheConformanceTestApi {
 }
 
 const FIREFOX = 'Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0';
-const HASH_OR_UUID_RE = /(?:[0-9a-f]{64}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+/** A key ends with the hash or the id, bare or as a Redis Cluster hash tag (`{…}`). */
+const HASH_OR_UUID_RE =
+  /(?:[0-9a-f]{64}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|\{(?:[0-9a-f]{64}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\})$/;
 const TOKEN_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 const DAY_MS = 86_400_000;
 
@@ -336,7 +338,7 @@ function defineSharedTests(test: CacheConformanceTestApi['test'], withCaches: Wi
 
 function defineDumpTest(test: CacheConformanceTestApi['test'], withCaches: WithCaches): void {
   test(
-    'keys: only the namespace, a prefix and a SHA-256 hex or a UUID; the token is nowhere',
+    'keys: only the namespace, a prefix and a SHA-256 hex or a UUID (bare or a hash tag); the token is nowhere',
     withCaches(async (open, namespace) => {
       const harness = await open();
       assert.ok(harness.dump, 'the harness declared dump but has none');

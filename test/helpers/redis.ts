@@ -1,10 +1,11 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createClient } from '@redis/client';
+import { fileURLToPath } from 'node:url';
+import { createClient, createCluster } from '@redis/client';
 
 /** The shared Redis. Never stopped by tests: fault tests start their own. */
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -304,3 +305,267 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
       }),
   };
 }
+
+// ---------------------------------------------------------------------------------------------
+// Redis Cluster
+
+const CLUSTER_SCRIPT = fileURLToPath(new URL('../../scripts/redis-cluster.sh', import.meta.url));
+
+/** The shared local cluster (scripts/redis-cluster.sh, ports 7000–7005): started by the integration project's global setup. */
+export const REDIS_CLUSTER_URLS: readonly string[] = process.env.REDIS_CLUSTER_URLS?.split(',') ?? [
+  'redis://127.0.0.1:7000',
+  'redis://127.0.0.1:7001',
+  'redis://127.0.0.1:7002',
+];
+
+/** Runs scripts/redis-cluster.sh (start, stop, status) for the cluster on `base`..`base + 5`. */
+export function redisClusterScript(command: 'start' | 'stop' | 'status', base: number, env: NodeJS.ProcessEnv = {}): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      'bash',
+      [CLUSTER_SCRIPT, command, String(base)],
+      { env: { ...process.env, ...env }, timeout: 60_000 },
+      (error, stdout, stderr) => {
+        if (error) reject(new Error(`redis-cluster.sh ${command} ${base} failed: ${error.message}\n${stdout}${stderr}`));
+        else resolve();
+      },
+    );
+  });
+}
+
+/** Starts the shared cluster unless it is up (what `.ci/run` does too); it is left running. */
+export async function ensureRedisCluster(): Promise<void> {
+  if (process.env.REDIS_CLUSTER_URLS !== undefined) return;
+  await redisClusterScript('start', 7000);
+}
+
+function newCluster(urls: readonly string[]) {
+  return createCluster({ rootNodes: urls.map((url) => ({ url })) });
+}
+
+/** A plain node-redis cluster client. */
+export type RedisRawCluster = ReturnType<typeof newCluster>;
+
+/** A connected cluster client on `urls`, for tests that look at or tamper with the keys. */
+export async function rawCluster(urls: readonly string[] = REDIS_CLUSTER_URLS): Promise<RedisRawCluster> {
+  const cluster = newCluster(urls);
+  cluster.on('error', () => undefined);
+  await cluster.connect();
+  return cluster;
+}
+
+/** Every key under `namespace` on every master of the cluster, sorted. */
+export async function listClusterKeys(cluster: RedisRawCluster, namespace: string): Promise<string[]> {
+  const keys: string[] = [];
+  for (const master of cluster.masters) keys.push(...(await listKeys(await cluster.nodeClient(master), namespace)));
+  return keys.sort();
+}
+
+/**
+ * A Redis deployment the Redis tests run against (describe.each): the single server or the
+ * cluster. `connection` is what `createRedisSessionCache` takes to reach it.
+ */
+export interface RedisTarget {
+  readonly name: 'standalone' | 'cluster';
+  readonly connection: { readonly url: string } | { readonly urls: readonly string[] };
+  /** A raw client to look at keys with; close it. */
+  inspect(): Promise<RedisInspector>;
+}
+
+/** What tests do to keys behind the cache's back, the same on a single server and a cluster. */
+export interface RedisInspector {
+  /** Every key under `namespace`, sorted. */
+  keys(namespace: string): Promise<string[]>;
+  get(key: string): Promise<string | null>;
+  pttl(key: string): Promise<number>;
+  set(key: string, value: string, pxMs: number): Promise<void>;
+  /** Deletes every key under `namespace`. */
+  deleteNamespace(namespace: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+function inspector(
+  send: (key: string, args: string[]) => Promise<unknown>,
+  keys: (ns: string) => Promise<string[]>,
+  close: () => Promise<void>,
+): RedisInspector {
+  return {
+    keys,
+    get: async (key) => {
+      const v = await send(key, ['GET', key]);
+      return v === null ? null : String(v);
+    },
+    pttl: async (key) => Number(await send(key, ['PTTL', key])),
+    set: async (key, value, pxMs) => {
+      await send(key, ['SET', key, value, 'PX', String(pxMs)]);
+    },
+    deleteNamespace: async (ns) => {
+      for (const key of await keys(ns)) await send(key, ['UNLINK', key]);
+    },
+    close,
+  };
+}
+
+/** The single server on `url` as a target. */
+export function standaloneTarget(url = REDIS_URL): RedisTarget {
+  return {
+    name: 'standalone',
+    connection: { url },
+    inspect: async () => {
+      const client = await rawClient(url);
+      return inspector(
+        (_key, args) => client.sendCommand(args),
+        (ns) => listKeys(client, ns),
+        () => client.close(),
+      );
+    },
+  };
+}
+
+/** The cluster reached through `urls` as a target. */
+export function clusterTarget(urls: readonly string[] = REDIS_CLUSTER_URLS): RedisTarget {
+  return {
+    name: 'cluster',
+    connection: { urls },
+    inspect: async () => {
+      const cluster = await rawCluster(urls);
+      return inspector(
+        (key, args) => cluster.sendCommand(key, false, args),
+        (ns) => listClusterKeys(cluster, ns),
+        () => cluster.close(),
+      );
+    },
+  };
+}
+
+/** Every Redis deployment the Redis tier is tested on. */
+export const REDIS_TARGETS: readonly RedisTarget[] = [standaloneTarget(), clusterTarget()];
+
+/** A throwaway cluster of its own (its own ports and directory), for tests that kill nodes. */
+export interface PrivateRedisCluster {
+  readonly urls: readonly string[];
+  readonly ports: readonly number[];
+  /** SIGKILLs the node on `port` (a crash: its clients see their connections drop). */
+  kill(port: number): void;
+  /** The port of the master serving `key`'s slot right now. */
+  masterOf(key: string): Promise<number>;
+  /** Resolves once `port`'s slots are served by another node (its replica took over). */
+  waitForFailover(port: number, timeoutMs: number): Promise<void>;
+  /** Kills every node and removes the directory. */
+  stop(): Promise<void>;
+}
+
+/** Six consecutive free ports whose cluster-bus ports (+10000) are free too. */
+async function freeClusterBase(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 30_000);
+    const ports = [0, 1, 2, 3, 4, 5].flatMap((i) => [base + i, base + i + 10_000]);
+    if ((await Promise.all(ports.map(portIsFree))).every(Boolean)) return base;
+  }
+  throw new Error('no free ports for a private cluster');
+}
+
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/** Starts 3 masters and 3 replicas on free ports (scripts/redis-cluster.sh). Call `stop()` in cleanup. */
+export async function startPrivateCluster(): Promise<PrivateRedisCluster> {
+  const base = await freeClusterBase();
+  const dir = mkdtempSync(join(tmpdir(), 'nilva-redis-cluster-'));
+  const env = { NILVA_REDIS_CLUSTER_DIR: join(dir, 'nodes') };
+  const ports = [0, 1, 2, 3, 4, 5].map((i) => base + i);
+  const pidOf = (port: number): number => Number(readFileSync(join(dir, 'nodes', `${port}.pid`), 'utf8').trim());
+  const killAll = (): void => {
+    for (const port of ports) {
+      try {
+        process.kill(pidOf(port), 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  };
+  privateClusters.add(killAll);
+  try {
+    await redisClusterScript('start', base, env);
+  } catch (error) {
+    killAll();
+    privateClusters.delete(killAll);
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+  const urls = ports.slice(0, 3).map((p) => `redis://127.0.0.1:${p}`);
+  const cli = async (port: number, args: string[]): Promise<unknown> => {
+    const client = createClient({ url: `redis://127.0.0.1:${port}`, socket: { reconnectStrategy: false, connectTimeout: 1000 } });
+    client.on('error', () => undefined);
+    await client.connect();
+    try {
+      return await client.sendCommand(args);
+    } finally {
+      client.destroy();
+    }
+  };
+  const slotOwner = async (slot: number, exclude?: number): Promise<number | undefined> => {
+    for (const port of ports) {
+      if (port === exclude) continue;
+      try {
+        const shards = (await cli(port, ['CLUSTER', 'SLOTS'])) as Array<[number, number, [string, number, string]]>;
+        for (const [from, to, master] of shards) if (slot >= from && slot <= to) return Number(master[1]);
+        return undefined;
+      } catch {
+        // that node is down: ask the next
+      }
+    }
+    return undefined;
+  };
+  return {
+    urls,
+    ports,
+    kill: (port) => process.kill(pidOf(port), 'SIGKILL'),
+    masterOf: async (key) => {
+      const slot = Number(
+        await cli(ports[0] as number, ['CLUSTER', 'KEYSLOT', key]).catch(() => cli(ports[1] as number, ['CLUSTER', 'KEYSLOT', key])),
+      );
+      const owner = await slotOwner(slot);
+      if (owner === undefined) throw new Error(`no master for ${key}`);
+      return owner;
+    },
+    waitForFailover: async (port, timeoutMs) => {
+      const slotsOf = async (): Promise<number | undefined> => {
+        for (const p of ports) {
+          if (p === port) continue;
+          try {
+            const shards = (await cli(p, ['CLUSTER', 'SLOTS'])) as Array<[number, number, [string, number, string]]>;
+            const mine = shards.find(([, , master]) => Number(master[1]) === port);
+            if (mine !== undefined) return undefined;
+            const info = String(await cli(p, ['CLUSTER', 'INFO']));
+            return info.includes('cluster_state:ok') ? p : undefined;
+          } catch {
+            // next
+          }
+        }
+        return undefined;
+      };
+      const deadline = performance.now() + timeoutMs;
+      while ((await slotsOf()) === undefined) {
+        if (performance.now() > deadline) throw new Error(`no replica took over from ${port} within ${timeoutMs} ms`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    },
+    stop: async () => {
+      killAll();
+      privateClusters.delete(killAll);
+      await redisClusterScript('stop', base, env).catch(() => undefined);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+const privateClusters = new Set<() => void>();
+process.once('exit', () => {
+  for (const killAll of privateClusters) killAll();
+});
