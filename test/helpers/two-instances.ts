@@ -26,7 +26,7 @@ import { type Framework, type RunningApp, startApp } from './http-apps.js';
 import { send, type TestResponse } from './http-client.js';
 import { ObservedStore } from './observed-store.js';
 import { countQueries, type QueryCounter } from './query-counter.js';
-import { deleteNamespace, REDIS_URL, uniqueNamespace } from './redis.js';
+import { deleteNamespace, REDIS_URL, type RedisTarget, standaloneTarget, uniqueNamespace } from './redis.js';
 import { type TestUser, userCallbacks } from './users.js';
 
 export const SIGNING_KEY = 'multi-instance-signing-key-of-32-bytes+';
@@ -92,7 +92,10 @@ export interface Cluster {
   readonly database: TestDatabase;
   readonly clock: FakeClock;
   readonly namespace: string;
+  /** The single server's URL (with `redis`: the cluster's first URL). */
   readonly redisUrl: string;
+  /** The Redis both instances use: a single server or a cluster. */
+  readonly redis: RedisTarget;
   /** The application's user registry, shared by both instances (as a users table would be). */
   readonly users: Map<string, TestUser>;
   readonly a: Instance;
@@ -112,6 +115,8 @@ export interface ClusterOptions {
   readonly label: string;
   /** Default: the shared Redis. */
   readonly redisUrl?: string;
+  /** A single server or a cluster (test/helpers/redis.ts `REDIS_TARGETS`), instead of `redisUrl`. */
+  readonly redis?: RedisTarget;
   /**
    * Where A and B each connect, when not both to `redisUrl` (which still names the server for
    * the cleanup): B through a proxy the test can partition, say.
@@ -129,7 +134,8 @@ export interface ClusterOptions {
 
 /** Starts A and B on a fresh PostgreSQL table and a fresh Redis namespace. */
 export async function startCluster(options: ClusterOptions): Promise<Cluster> {
-  const redisUrl = options.redisUrl ?? REDIS_URL;
+  const redis = options.redis ?? standaloneTarget(options.redisUrl ?? REDIS_URL);
+  const redisUrl = 'url' in redis.connection ? redis.connection.url : (redis.connection.urls[0] as string);
   const namespace = uniqueNamespace(options.label);
   const database = await openTestDatabase('postgres', { userIdType: 'integer' });
   const clock = new FakeClock();
@@ -143,8 +149,9 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     for (const name of ['A', 'B'] as const) {
       const cacheLog = new RecordingLogger();
       const log = new RecordingLogger();
-      const url = options.instanceRedisUrls?.[name === 'A' ? 0 : 1] ?? redisUrl;
-      const cache = await createRedisSessionCache({ url, namespace, logger: cacheLog, ...options.cache });
+      const url = options.instanceRedisUrls?.[name === 'A' ? 0 : 1];
+      const connection = url === undefined ? redis.connection : { url };
+      const cache = await createRedisSessionCache({ ...connection, namespace, logger: cacheLog, ...options.cache });
       closers.push(() => cache.close());
       const queries = countQueries(database);
       const store = new ObservedStore(queries.store);
@@ -203,6 +210,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     clock,
     namespace,
     redisUrl,
+    redis,
     users,
     a,
     b,
@@ -241,7 +249,12 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     },
     async close() {
       for (const close of closers.reverse()) await close().catch(() => undefined);
-      await deleteNamespace(namespace, redisUrl).catch(() => undefined);
+      if ('url' in redis.connection) await deleteNamespace(namespace, redisUrl).catch(() => undefined);
+      else {
+        const inspector = await redis.inspect().catch(() => undefined);
+        await inspector?.deleteNamespace(namespace).catch(() => undefined);
+        await inspector?.close().catch(() => undefined);
+      }
       await database.close();
     },
   };

@@ -1,12 +1,13 @@
 // Two app instances (each its own SessionManager, its own in-process tier and Redis connections,
 // its own HTTP server) on one PostgreSQL table and one Redis: a session warm on both, revoked
 // through A by any path, is refused by B — for the opaque token and for a JWT bound to the same
-// session — and how long B took to learn of it is measured.
+// session — and how long B took to learn of it is measured. Once on a single Redis server and
+// once on a Redis Cluster (3 masters, 3 replicas).
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { DEFAULT_ID_PREFIX, DEFAULT_KEY_PREFIX, DEFAULT_TOMBSTONE_PREFIX } from '../../src/cache/redis-session-cache.js';
 import { SessionManager } from '../../src/core/session-manager.js';
 import { hashData } from '../../src/tokens/opaque-token.js';
-import { listKeys, type RedisRawClient, rawClient } from '../helpers/redis.js';
+import { REDIS_TARGETS, type RedisInspector, type RedisTarget } from '../helpers/redis.js';
 import {
   CHROME,
   type Cluster,
@@ -23,21 +24,9 @@ import type { TestUser } from '../helpers/users.js';
 /** The bound the issue sets on cross-instance propagation. */
 const PROPAGATION_BOUND_MS = 100;
 
+// Set by each target's beforeAll (the targets run one after the other).
 let cluster: Cluster;
-let raw: RedisRawClient;
-
-beforeAll(async () => {
-  cluster = await startCluster({
-    label: 'multi-instance',
-    manager: { jwt: { signingKey: SIGNING_KEY, rotateRefreshTokens: true, rotationGraceSeconds: 5 } },
-  });
-  raw = await rawClient(cluster.redisUrl);
-});
-
-afterAll(async () => {
-  await raw?.close();
-  await cluster?.close();
-});
+let raw: RedisInspector;
 
 const detail = (res: { json: unknown }) => (res.json as { detail?: unknown } | undefined)?.detail;
 
@@ -65,8 +54,20 @@ async function warmOnBoth(s: Credentials): Promise<void> {
 }
 
 async function redisKeysOf(s: Credentials): Promise<string[]> {
-  const keys = await listKeys(raw, cluster.namespace);
-  return keys.filter((k) => k.endsWith(s.sessionId) || k.endsWith(hashData(s.token)));
+  const keys = await raw.keys(cluster.namespace);
+  return keys.filter((k) => k.replace(/[{}]/g, '').endsWith(s.sessionId) || k.replace(/[{}]/g, '').endsWith(hashData(s.token)));
+}
+
+/** The part of a key after its prefix: the value itself, or on a cluster its hash tag. */
+function tagged(target: RedisTarget, value: string): string {
+  return target.name === 'cluster' ? `{${value}}` : value;
+}
+
+/** What an invalidation leaves: the tombstone(s) that refuse a late fill (one per side on a cluster). */
+function tombstonesOf(target: RedisTarget, s: Credentials): string[] {
+  const ns = cluster.namespace;
+  if (target.name === 'standalone') return [`${ns}${DEFAULT_TOMBSTONE_PREFIX}${s.sessionId}`];
+  return [`${ns}${DEFAULT_TOMBSTONE_PREFIX}{${hashData(s.token)}}`, `${ns}${DEFAULT_TOMBSTONE_PREFIX}{${s.sessionId}}`].sort();
 }
 
 interface RevokePath {
@@ -203,7 +204,21 @@ const PATHS: readonly RevokePath[] = [
   },
 ];
 
-describe('two app instances on one PostgreSQL table and one Redis', () => {
+describe.each(REDIS_TARGETS)('two app instances on one PostgreSQL table and one Redis ($name)', (target) => {
+  beforeAll(async () => {
+    cluster = await startCluster({
+      label: `multi-instance-${target.name}`,
+      redis: target,
+      manager: { jwt: { signingKey: SIGNING_KEY, rotateRefreshTokens: true, rotationGraceSeconds: 5 } },
+    });
+    raw = await target.inspect();
+  });
+
+  afterAll(async () => {
+    await raw?.close();
+    await cluster?.close();
+  });
+
   test.each(PATHS)('a session warm on both and revoked through A ($name): B drops it within 100 ms, then refuses it', async (path) => {
     const user = cluster.newUser();
     const s = await (path.session ?? ((u: TestUser) => cluster.newSession(u)))(user);
@@ -227,7 +242,7 @@ describe('two app instances on one PostgreSQL table and one Redis', () => {
     // that refuses a late fill.
     expect(cluster.a.cache.local.byId(s.sessionId)).toBeUndefined();
     expect(cluster.b.cache.local.byId(s.sessionId)).toBeUndefined();
-    expect(await redisKeysOf(s)).toEqual([`${cluster.namespace}${DEFAULT_TOMBSTONE_PREFIX}${s.sessionId}`]);
+    expect(await redisKeysOf(s)).toEqual(tombstonesOf(target, s));
     expect(cluster.a.log.warnings).toEqual([]);
     expect(cluster.b.log.warnings).toEqual([]);
   });
@@ -260,7 +275,7 @@ describe('two app instances on one PostgreSQL table and one Redis', () => {
       expect(detail(await instance.get(s.tokenHeader))).toBe('User session is suspended.');
       expect(detail(await instance.get(s.bearerHeader))).toBe('User is suspended.');
     }
-    expect(await redisKeysOf(s)).toEqual([`${cluster.namespace}${DEFAULT_TOMBSTONE_PREFIX}${s.sessionId}`]);
+    expect(await redisKeysOf(s)).toEqual(tombstonesOf(target, s));
   });
 
   test('propagation over 200 revocations: B drops its copy within 100 ms of each, then refuses', async () => {
@@ -324,16 +339,19 @@ describe('two app instances on one PostgreSQL table and one Redis', () => {
     await warmOnBoth(s);
     const keys = await redisKeysOf(s);
     expect(keys).toEqual(
-      [`${cluster.namespace}${DEFAULT_KEY_PREFIX}${hashData(s.token)}`, `${cluster.namespace}${DEFAULT_ID_PREFIX}${s.sessionId}`].sort(),
+      [
+        `${cluster.namespace}${DEFAULT_KEY_PREFIX}${tagged(target, hashData(s.token))}`,
+        `${cluster.namespace}${DEFAULT_ID_PREFIX}${tagged(target, s.sessionId)}`,
+      ].sort(),
     );
-    const everything = await listKeys(raw, cluster.namespace);
+    const everything = await raw.keys(cluster.namespace);
     for (const key of everything) {
       expect(key.startsWith(cluster.namespace)).toBe(true);
       expect(key).not.toContain(s.token);
-      expect(String(await raw.sendCommand(['GET', key]))).not.toContain(s.token);
+      expect(String(await raw.get(key))).not.toContain(s.token);
     }
     // Capped at the session's expiry and cacheTtlSeconds (900 s by default).
-    const ttl = Number(await raw.sendCommand(['PTTL', keys[0] as string]));
+    const ttl = await raw.pttl(keys[0] as string);
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(900_000);
   });
