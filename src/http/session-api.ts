@@ -243,7 +243,7 @@ export class SessionApi<TUser = unknown> {
           authenticated: true,
           methods: {
             GET: (req, auth) => this.#list(req, auth as AuthSuccess<unknown>),
-            DELETE: (req, auth) => this.#revoke(req, auth as AuthSuccess<unknown>),
+            DELETE: (req, auth, use) => this.#revoke(req, auth as AuthSuccess<unknown>, use),
           },
         },
       ],
@@ -671,14 +671,18 @@ export class SessionApi<TUser = unknown> {
     );
   }
 
-  async #revoke(req: ApiRequest, auth: AuthSuccess<unknown>): Promise<ApiResponse> {
+  async #revoke(req: ApiRequest, auth: AuthSuccess<unknown>, use: CookieUse): Promise<ApiResponse> {
     const ids = this.#tokenIds(req.query);
     if ('status' in ids) return ids;
     const userId = auth.session.userId;
-    if (ids.scope === 'others') await this.manager.revokeAllForUser(userId, { exceptId: auth.session.id });
+    const current = auth.session.id;
+    if (ids.scope === 'others') await this.manager.revokeAllForUser(userId, { exceptId: current });
     else if (ids.ids.length === 0) await this.manager.revokeAllForUser(userId);
     else await this.manager.revokeSessions(userId, ids.ids, 'revoked_by_user');
-    return NO_CONTENT;
+    const endedOwn = ids.scope !== 'others' && (ids.ids.length === 0 || ids.ids.includes(current));
+    // The browser's cookie names a session that just ended: forget it now, as logout does.
+    if (!endedOwn || !use.cookie || this.#cookieMode === undefined) return NO_CONTENT;
+    return { ...NO_CONTENT, setCookies: this.#cookieMode.cleared(use.secure) };
   }
 
   /** Reads `token_id` (repeated) and `scope`; 400 naming the bad value. */

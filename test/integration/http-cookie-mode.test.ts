@@ -262,6 +262,36 @@ describe.each(RUNS)('cookie mode on %s through %s', (dialect, framework) => {
     expect(await stillWorks(cookie)).toBe(false);
   });
 
+  test('DELETE active that ends the current session clears both cookies; scope=others and other ids keep them', async () => {
+    const user = newUser();
+    const first = await signIn(user);
+    const second = await signIn(user);
+    const current = await signIn(user);
+    const others = await client.request('DELETE', '/api/active?scope=others', withCookie(current.cookie, { origin: own() }));
+    expect(others.status).toBe(204);
+    expect(setCookies(others)).toEqual([]);
+    expect(await stillWorks(current.cookie)).toBe(true);
+    expect(await stillWorks(first.cookie)).toBe(false);
+    const listed = await client.request(
+      'DELETE',
+      `/api/active?token_id=${second.session_id}`,
+      withCookie(current.cookie, { origin: own() }),
+    );
+    expect(setCookies(listed)).toEqual([]);
+    const ownOnly = await client.request(
+      'DELETE',
+      `/api/active?token_id=${current.session_id}`,
+      withCookie(current.cookie, { origin: own() }),
+    );
+    expect(ownOnly.status).toBe(204);
+    expectCleared(ownOnly);
+    expect(await stillWorks(current.cookie)).toBe(false);
+    const again = await signIn(user);
+    const all = await client.request('DELETE', '/api/active', withCookie(again.cookie, { origin: own() }));
+    expect(all.status).toBe(204);
+    expectCleared(all);
+  });
+
   test('reauthenticate by the cookie sets the renewed token cookies, Max-Age the remaining life, and the old cookie stops working', async () => {
     const user = newUser();
     const { cookie } = await signIn(user);
