@@ -84,7 +84,7 @@ export class NilvaAuthGuard implements CanActivate {
     const maxAgeSeconds = this.#reflector.getAllAndOverride<number | undefined>(FRESH_AUTH_KEY, targets);
     const optional = maxAgeSeconds === undefined && this.#reflector.getAllAndOverride<boolean | undefined>(PUBLIC_KEY, targets) === true;
     const refuse = (answer: ApiResponse): never => {
-      setHeaders(http.getResponse(), answer.headers);
+      setHeaders(http.getResponse(), answer);
       throw new NilvaAuthException(answer);
     };
     const decide = (outcome: AuthOutcome<unknown> | undefined): boolean => {
@@ -122,14 +122,17 @@ Inject(SessionApi)(NilvaAuthGuard, undefined, 0);
 Inject(Reflector)(NilvaAuthGuard, undefined, 1);
 
 /**
- * Express's `res` is a Node.js response; Fastify's `reply` has `header()`. The content type is
- * left to whoever sends the body: Nest's exception layer, or an application's filter.
+ * Sets the headers of `answer` (and its `Set-Cookie`s: cookie mode deletes its cookies with a
+ * refusal) on the response: Express's `res` is a Node.js response; Fastify's `reply` has
+ * `header()`. The content type is left to whoever sends the body: Nest's exception layer, or an
+ * application's filter.
  */
-function setHeaders(response: unknown, headers: Readonly<Record<string, string>>): void {
-  for (const [name, value] of Object.entries(headers)) {
-    if (name === 'content-type') continue;
+function setHeaders(response: unknown, answer: ApiResponse): void {
+  const headers: Array<[string, string | string[]]> = Object.entries(answer.headers).filter(([name]) => name !== 'content-type');
+  if (answer.setCookies !== undefined) headers.push(['set-cookie', [...answer.setCookies]]);
+  for (const [name, value] of headers) {
     if (response instanceof ServerResponse) response.setHeader(name, value);
-    else (response as { header(name: string, value: string): unknown }).header(name, value);
+    else (response as { header(name: string, value: string | string[]): unknown }).header(name, value);
   }
 }
 

@@ -75,17 +75,19 @@ export interface NilvaSessionBuildModuleOptions<TUser = RegisteredUser> extends 
 /** What {@link NilvaSessionModule} serves: a ready API, or what to build one from. */
 export type NilvaSessionModuleOptions<TUser = RegisteredUser> = NilvaSessionApiModuleOptions<TUser> | NilvaSessionBuildModuleOptions<TUser>;
 
-/** Makes the module global: its providers are then injectable in every module. */
-interface GlobalOption {
-  /** Default `false`: import the module where its providers or `NilvaAuthGuard` are used. */
+/**
+ * Options of {@link NilvaSessionModule.forRoot}. `isGlobal: true` makes the module global: its
+ * providers (and so `NilvaAuthGuard`) are injectable in every module. Default `false`: import
+ * the module where they are used.
+ */
+export type NilvaSessionModuleRootOptions<TUser = RegisteredUser> = NilvaSessionModuleOptions<TUser> & {
   readonly isGlobal?: boolean | undefined;
-}
-
-/** Options of {@link NilvaSessionModule.forRoot}. */
-export type NilvaSessionModuleRootOptions<TUser = RegisteredUser> = NilvaSessionModuleOptions<TUser> & GlobalOption;
+};
 
 /** Options of {@link NilvaSessionModule.forRootAsync}: the module options come from a factory. */
-export interface NilvaSessionModuleAsyncOptions<TUser = RegisteredUser> extends GlobalOption {
+export interface NilvaSessionModuleAsyncOptions<TUser = RegisteredUser> {
+  /** As in {@link NilvaSessionModuleRootOptions}: default `false`. */
+  readonly isGlobal?: boolean | undefined;
   /** Modules whose exported providers `inject` names (a `ConfigModule`, a database module). */
   readonly imports?: ModuleMetadata['imports'];
   /** The providers handed to `useFactory`, in order. */
@@ -122,6 +124,7 @@ export class NilvaSessionModule implements OnModuleInit, OnApplicationShutdown {
   readonly #host: HttpAdapterHost;
   readonly #config: ApplicationConfig;
 
+  /** @hidden Nest constructs the module. */
   constructor(state: ModuleState, host: HttpAdapterHost, config: ApplicationConfig) {
     this.#state = state;
     this.#host = host;
