@@ -299,9 +299,11 @@ export class KyselySessionStore<DB = SessionDatabase> implements SessionStore {
     if (after !== undefined) {
       if (afterId === undefined) return [];
       // Keyset, after (t, id) in "last_online desc, id asc" order: no OFFSET, so the 100th page
-      // costs what the first does.
+      // costs what the first does. `last_online <= t` first: a bound an index range scan can
+      // start from (an OR alone made PostgreSQL walk the last_online index from the newest row
+      // of the whole table, 3.6 s for a deep page of a user's 10,000 sessions in 1 M rows).
       const t = codec.time(after.lastOnline);
-      query = query.where((eb) => eb.or([eb('last_online', '<', t), eb.and([eb('last_online', '=', t), eb('id', '>', afterId)])]));
+      query = query.where((eb) => eb.and([eb('last_online', '<=', t), eb.or([eb('last_online', '<', t), eb('id', '>', afterId)])]));
     }
     query = query.orderBy('last_online', 'desc').orderBy('id', 'asc');
     const rows = await (page === undefined ? query : query.limit(page.limit)).execute();
