@@ -16,7 +16,7 @@ export interface ClusterSubscriberOptions {
 
 /** The first retry after a failed probe; doubling up to {@link MAX_RETRY_MS}. */
 const FIRST_RETRY_MS = 50;
-const MAX_RETRY_MS = 1000;
+const MAX_RETRY_MS = 250;
 
 /**
  * The subscriber of a Redis Cluster, seen as a single server's subscriber: `ready` only once it

@@ -76,11 +76,20 @@ redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1
 `);
 
-/** KEYS = entry, its side's tombstone; ARGV = JSON. One side of UPDATE_SCRIPT. */
+/**
+ * KEYS = entry, its side's tombstone; ARGV = JSON. One side of UPDATE_SCRIPT. The entry's fill
+ * time (`{"filledAt":N,` at its start) is kept: a touch says nothing about whether the entry
+ * missed an invalidation.
+ */
 export const UPDATE_SIDE_SCRIPT = script(`
 if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
-if redis.call('SET', KEYS[1], ARGV[1], 'XX', 'KEEPTTL') then return 1 end
-return 0
+local old = redis.call('GET', KEYS[1])
+if not old then return 0 end
+local filled = string.match(old, '^{"filledAt":(%d+),')
+local new = ARGV[1]
+if filled then new = '{"filledAt":' .. filled .. ',' .. string.sub(ARGV[1], 2) end
+redis.call('SET', KEYS[1], new, 'XX', 'KEEPTTL')
+return 1
 `);
 
 /**

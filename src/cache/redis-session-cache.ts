@@ -97,6 +97,8 @@ export interface RemoteEntry {
 }
 
 const HASH_RE = /^[0-9a-f]{64}$/;
+/** The fill time a cluster entry starts with. */
+const FILLED_AT_RE = /^\{"filledAt":(\d+),/;
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const KEY_PART_RE = /^[A-Za-z0-9:._-]{0,100}$/;
 /** Server replies that mean "not now" rather than "wrong command". */
@@ -171,12 +173,26 @@ export class RedisSessionCache implements SessionCache {
   #commandDown: boolean;
   #subscriberDown: boolean;
   #subscribedOnce = false;
+  /** The subscriber was listening once (so a later `up` follows a gap). */
+  #wasUp = false;
   #subscribing = false;
   #inOutage = false;
   #warnedSerialization = false;
   #warnedReplicas = false;
   /** When a command last failed (a cluster's outage ends only after retryAfterMs without one). */
   #lastFailureAt = Number.NEGATIVE_INFINITY;
+  /**
+   * Cluster: ids and token hashes of invalidations heard lately → until when (performance.now())
+   * their entries in Redis are not trusted. Another process's invalidation may have reached only
+   * some nodes (one was failing over); its entries elsewhere are stale until it replays.
+   */
+  readonly #heard = new Map<string, number>();
+  /**
+   * Cluster: entries filled before this time (Date.now()) are not trusted: this process's
+   * subscriber was down meanwhile, so it may have missed invalidations whose deletions did not
+   * reach a failed node, and such an entry comes back with the replica that takes over.
+   */
+  #trustFilledAfter = Number.NEGATIVE_INFINITY;
 
   constructor(options: RedisSessionCacheOptions) {
     if (typeof options !== 'object' || options === null) fail('options', 'an object', options);
@@ -260,7 +276,9 @@ export class RedisSessionCache implements SessionCache {
     const ttlMs = Number(reply[1]);
     if (!(ttlMs > 0)) return undefined;
     const entry = decodeCachedSession(reply[0], kind === 'keyHash' ? { keyHash: value } : { id: value });
-    return entry === undefined ? undefined : { entry, ttlMs };
+    if (entry === undefined) return undefined;
+    if (this.#cluster !== undefined && !this.#trusted(entry, reply[0] as string)) return undefined;
+    return { entry, ttlMs };
   }
 
   /** Moves on every invalidation this process makes or hears of. */
@@ -534,15 +552,61 @@ export class RedisSessionCache implements SessionCache {
   // ---------------------------------------------------------------------------------------
   // Cluster: one script per side, each on its own slot
 
+  /** Whether a cluster entry may be used (see {@link RedisSessionCache.#heard}, `#trustFilledAfter`). */
+  #trusted(entry: CachedSession, raw: string): boolean {
+    if (this.#heard.size > 0) {
+      const now = performance.now();
+      for (const value of [entry.id, entry.keyHash]) {
+        const until = this.#heard.get(value);
+        if (until === undefined) continue;
+        if (until > now) return false;
+        this.#heard.delete(value);
+      }
+    }
+    if (this.#trustFilledAfter === Number.NEGATIVE_INFINITY) return true;
+    const filledAt = FILLED_AT_RE.exec(raw);
+    return filledAt !== null && Number(filledAt[1]) > this.#trustFilledAfter;
+  }
+
+  /** Remembers the sessions of an invalidation heard, for as long as tombstones live. */
+  #rememberHeard(message: InvalidationMessage): void {
+    if (message.type === 'clear') {
+      this.#trustFilledAfter = Date.now();
+      return;
+    }
+    const until = performance.now() + Number(this.#tombstoneMs);
+    for (const ref of message.refs) {
+      this.#heard.set(ref.id, until);
+      this.#heard.set(ref.keyHash, until);
+    }
+    if (this.#heard.size > 2 * this.#maxPending) {
+      // Too many to keep: trust nothing filled before now instead.
+      this.#heard.clear();
+      this.#trustFilledAfter = Date.now();
+      return;
+    }
+    // Forget expired ones now and then, so the map does not grow with the traffic.
+    if (this.#heard.size % 1024 === 0) {
+      const now = performance.now();
+      for (const [value, at] of this.#heard) if (at <= now) this.#heard.delete(value);
+    }
+  }
+
+  /** The record as stored on a cluster: its JSON with the fill time first (see `#trusted`). */
+  #withFillTime(json: string): string {
+    return `{"filledAt":${Date.now()},${json.slice(1)}`;
+  }
+
   async #fillSides(entry: CachedSession, ttlMs: number): Promise<boolean> {
     const sides = this.#sidesOf(entry);
     const json = sides === undefined || !(ttlMs > 0) ? undefined : this.#encode(entry);
     if (sides === undefined || json === undefined) return false;
     const ttl = String(Math.ceil(ttlMs));
+    const value = this.#withFillTime(json);
     // Each side refuses on its own tombstone, and an invalidation writes both tombstones before
     // it is published: a fill that read the store before a revoke lands on a side only before
     // that side's deletion (which then removes it), never after. Stored only if both landed.
-    const replies = await Promise.allSettled(sides.map((keys) => this.#eval(FILL_SIDE_SCRIPT, keys, [json, ttl])));
+    const replies = await Promise.allSettled(sides.map((keys) => this.#eval(FILL_SIDE_SCRIPT, keys, [value, ttl])));
     return replies.every((r) => r.status === 'fulfilled' && r.value === 1);
   }
 
@@ -577,13 +641,24 @@ export class RedisSessionCache implements SessionCache {
     });
     await this.#waitForReplicas(cluster, replicated);
     const message = encodeInvalidation({ type: 'invalidate', refs });
-    try {
-      // Sent through a node that just answered, when there is one.
-      if (done[0] !== undefined) await this.#eval(PUBLISH_SCRIPT, [done[0]], [this.channel, message], true);
-      else await this.#command(['PUBLISH', this.channel, message], true);
-    } catch (error) {
-      failure ??= error;
+    // Through a node that just answered when there is one, else (or if that fails) through any:
+    // a node picked at random may be the one that is down, so a few are tried, unless one was
+    // slow to fail (then the cluster is not answering, and the revocation must not wait more).
+    const first = done[0];
+    let publishError: unknown;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const started = performance.now();
+      try {
+        if (attempt === 0 && first !== undefined) await this.#eval(PUBLISH_SCRIPT, [first], [this.channel, message], true);
+        else await this.#command(['PUBLISH', this.channel, message], true);
+        publishError = undefined;
+        break;
+      } catch (error) {
+        publishError = error;
+        if (performance.now() - started >= this.#commandTimeoutMs / 2) break;
+      }
     }
+    failure ??= publishError;
     if (failure !== undefined) throw failure;
   }
 
@@ -769,6 +844,10 @@ export class RedisSessionCache implements SessionCache {
   #subscriberUp(): void {
     if (!this.#subscriberDown) return;
     this.#subscriberDown = false;
+    // Messages were missed (not on the first subscription): see `#trustFilledAfter`. A second
+    // of margin for the clocks of the processes that filled.
+    if (this.#cluster !== undefined && this.#wasUp) this.#trustFilledAfter = Date.now() + 1000;
+    this.#wasUp = true;
     this.#epoch++;
     this.#emit({ type: 'up' });
     this.#recovered();
@@ -779,6 +858,7 @@ export class RedisSessionCache implements SessionCache {
     const message = decodeInvalidation(raw);
     if (message === undefined) return;
     this.#epoch++;
+    if (this.#cluster !== undefined) this.#rememberHeard(message);
     this.#emit(message);
   };
 
