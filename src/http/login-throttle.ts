@@ -21,7 +21,11 @@ export interface ThrottleLimit {
  * The parts of a node-redis / `@redis/client` v4+ client that the throttle uses (through
  * rate-limiter-flexible's `RateLimiterRedis` with `useRedisPackage`). Typed structurally, as the
  * cache's clients are, so this file imports no client. Give it an `error` listener, as any
- * node-redis client needs, and preferably `disableOfflineQueue: true`.
+ * node-redis client needs, and preferably `disableOfflineQueue: true`. A node-redis cluster
+ * client (`createCluster()`: Redis Cluster, Valkey or ElastiCache in cluster mode) works as it
+ * is: every command of a counter names that counter's one key, so it stays in one slot. While a
+ * node is down, the counters of its slots are kept in memory (as for a single server that is
+ * down) and the others in the cluster.
  */
 export interface ThrottleRedisClient {
   /** While it is `false`, the throttle does not even send commands (in-memory limits apply). */

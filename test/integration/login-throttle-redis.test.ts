@@ -2,12 +2,21 @@
 // its own node-redis client) count the same failures; a private redis-server is killed and
 // paused to show that an outage neither opens the door nor turns sign-ins into 503s.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createClient } from '@redis/client';
+import { createClient, createCluster } from '@redis/client';
 import { MemorySessionCache, SessionManager } from 'nilva-session';
 import { type ApiResponse, SessionApi, type SessionApiOptions } from 'nilva-session/http';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { openTestDatabase, type TestDatabase } from '../helpers/databases.js';
-import { deleteNamespace, listKeys, REDIS_URL, rawClient, startPrivateRedis, uniqueNamespace } from '../helpers/redis.js';
+import {
+  clusterTarget,
+  deleteNamespace,
+  listKeys,
+  REDIS_CLUSTER_URLS,
+  REDIS_URL,
+  rawClient,
+  startPrivateRedis,
+  uniqueNamespace,
+} from '../helpers/redis.js';
 import { makeUsers, userCallbacks } from '../helpers/users.js';
 
 const HERE = '203.0.113.7';
@@ -40,6 +49,15 @@ async function appClient(url: string) {
   clients.push(client);
   await client.connect();
   return client;
+}
+
+/** An application's own cluster client (Redis Cluster, ElastiCache cluster mode), as the README sets it up. */
+async function appCluster(urls: readonly string[]) {
+  const cluster = createCluster({ rootNodes: urls.map((url) => ({ url })), defaults: { disableOfflineQueue: true } });
+  cluster.on('error', () => undefined);
+  clients.push(cluster);
+  await cluster.connect();
+  return cluster;
 }
 
 /** One app instance: its own SessionApi on its own Redis client, and what it logs. */
@@ -134,6 +152,48 @@ describe('two instances, one Redis', () => {
       );
     } finally {
       await raw.close();
+    }
+  });
+});
+
+describe('two instances, one Redis Cluster', () => {
+  const keyPrefix = uniqueNamespace('throttle-cluster');
+  afterAll(async () => {
+    const inspector = await clusterTarget().inspect();
+    await inspector.deleteNamespace(keyPrefix);
+    await inspector.close();
+  });
+
+  test('failures on A count on B through a cluster client, and the block holds on both', async () => {
+    const limits = { ipUsername: { points: 3, durationSeconds: 60, blockSeconds: 60 }, keyPrefix: `${keyPrefix}a:` };
+    const a = instance({ ...limits, redis: await appCluster(REDIS_CLUSTER_URLS) });
+    const b = instance({ ...limits, redis: await appCluster(REDIS_CLUSTER_URLS) });
+    expect((await a.wrong()).status).toBe(401);
+    expect((await a.wrong()).status).toBe(401);
+    expect((await b.wrong()).status).toBe(401);
+    expectThrottled(await b.right(), 60);
+    expectThrottled(await a.right(), 60);
+    expect((await b.right('198.51.100.1')).status).toBe(200);
+    expect(a.warnings).toEqual([]);
+    expect(b.warnings).toEqual([]);
+  });
+
+  test('a device known on A is known on B through a cluster client', async () => {
+    const limits = { username: { points: 3, durationSeconds: 60, blockSeconds: 60 }, keyPrefix: `${keyPrefix}b:` };
+    const a = instance({ ...limits, redis: await appCluster(REDIS_CLUSTER_URLS) });
+    const b = instance({ ...limits, redis: await appCluster(REDIS_CLUSTER_URLS) });
+    const device = '192.0.2.10';
+    expect((await a.right(device)).status).toBe(200);
+    for (const ip of ['10.0.0.1', '10.0.0.2', '10.0.0.3']) expect((await b.wrong(ip)).status).toBe(401);
+    expectThrottled(await a.right('10.0.0.4'), 60);
+    expectThrottled(await b.right('10.0.0.4'), 60);
+    expect((await b.right(device)).status).toBe(200);
+    // The counters are on the cluster's nodes, spread over its slots.
+    const inspector = await clusterTarget().inspect();
+    try {
+      expect((await inspector.keys(`${keyPrefix}b:`)).length).toBeGreaterThan(0);
+    } finally {
+      await inspector.close();
     }
   });
 });
