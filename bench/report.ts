@@ -671,16 +671,30 @@ export function renderReport(results: BenchResults): string {
   return `${lines.join('\n').trimEnd()}\n`;
 }
 
+/** The "## <title>" section of a report (up to the next section), or undefined. */
+function sectionOf(markdown: string, title: string): string | undefined {
+  const start = markdown.indexOf(`\n## ${title}\n`);
+  if (start < 0) return undefined;
+  const rest = markdown.slice(start + 1);
+  const next = rest.slice(1).search(/^## /m);
+  return `${(next < 0 ? rest : rest.slice(0, next + 1)).trimEnd()}\n`;
+}
+
 /**
  * Writes bench/REPORT.md and, with HTTP results, bench/chart.svg. Returns the files written. The
- * "Soak" section (written by `npm run soak`, from figures this run does not have) is kept.
+ * "Soak" section (written by `npm run soak`, from figures this run does not have) is kept, and
+ * so is "Redis Cluster failover" (from a test).
  */
 export function writeReport(results: BenchResults): string[] {
   const written: string[] = [];
   const file = `${benchDir}REPORT.md`;
-  const soak = existsSync(file) ? soakSectionOf(readFileSync(file, 'utf8')) : undefined;
+  const previous = existsSync(file) ? readFileSync(file, 'utf8') : undefined;
+  const soak = previous === undefined ? undefined : soakSectionOf(previous);
+  // Measured by test/integration/cache-redis-cluster-failover.test.ts, not by this run: kept.
+  const failover = previous === undefined ? undefined : sectionOf(previous, 'Redis Cluster failover');
   const report = renderReport(results);
-  writeFileSync(file, soak === undefined ? report : withSoakSection(report, soak));
+  const withSoak = soak === undefined ? report : withSoakSection(report, soak);
+  writeFileSync(file, failover === undefined ? withSoak : `${withSoak.trimEnd()}\n\n${failover}`);
   written.push('bench/REPORT.md');
   if (results.http !== undefined) {
     writeFileSync(`${benchDir}chart.svg`, renderChart(results.http));
