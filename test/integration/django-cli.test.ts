@@ -45,7 +45,7 @@ describe.each(DIALECTS)('nilva-session migrate --from-django on %s', (dialect) =
     expect(r.stderr).toMatch(/converting user_session: 12\/12 rows \(100%\), \d+ rows\/s, done\n$/);
     expect(r.stderr).not.toContain('\r');
     expect(r.stdout).toContain(
-      'converted 12 row(s); recorded create_session_table, add_refresh_jti, add_admin_indexes, add_end_reason_and_authenticated_at; coexistence triggers off; raw keys kept',
+      'converted 12 row(s); recorded create_session_table, add_refresh_jti, add_admin_indexes, add_end_reason_and_authenticated_at, add_user_last_online_index; coexistence triggers off; raw keys kept',
     );
     const plain = await run(TSX, [CLI, 'migrate', '--database-url', django.url]);
     expect(plain.code, plain.stderr).toBe(0);

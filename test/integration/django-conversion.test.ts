@@ -45,7 +45,13 @@ describe.each(DIALECTS)('migrateFromDjango on %s', (dialect) => {
     const report = await migrateFromDjango(django.db, { dialect });
     expect(report.state).toBe('original');
     expect(report.converted).toBe(12);
-    expect(report.applied).toEqual(['create_session_table', 'add_refresh_jti', 'add_admin_indexes', 'add_end_reason_and_authenticated_at']);
+    expect(report.applied).toEqual([
+      'create_session_table',
+      'add_refresh_jti',
+      'add_admin_indexes',
+      'add_end_reason_and_authenticated_at',
+      'add_user_last_online_index',
+    ]);
     expect(report.counts).toEqual({ active: 4, neverExpires: 4, expired: 3, suspended: 1, total: 12 });
     expect(report.rawKeys).toBe(true);
 

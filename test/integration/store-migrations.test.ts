@@ -19,7 +19,13 @@ import { DIALECTS, TEST_DATABASE_URLS, uniqueTableName } from '../helpers/databa
 const run = promisify(execFile);
 
 /** Every migration, in order: what a fresh table gets. */
-const ALL_MIGRATIONS = ['create_session_table', 'add_refresh_jti', 'add_admin_indexes', 'add_end_reason_and_authenticated_at'];
+const ALL_MIGRATIONS = [
+  'create_session_table',
+  'add_refresh_jti',
+  'add_admin_indexes',
+  'add_end_reason_and_authenticated_at',
+  'add_user_last_online_index',
+];
 
 function session(userId: string | number): SessionRecord {
   const now = new Date('2026-11-27T11:12:12.750Z');
@@ -158,6 +164,8 @@ describe.each(DIALECTS)('migrateSessionStore on %s', (dialect) => {
         'last_online,id',
         'expire_at,id',
         'last_ip',
+        // add_user_last_online_index: a user's list, in its order, one index range per page
+        'user_id,last_online,id',
       ]),
     );
     // (expire_at, id) replaced migration 1's (expire_at).
@@ -214,6 +222,7 @@ describe.each(DIALECTS)('migrateSessionStore on %s', (dialect) => {
       'add_refresh_jti',
       'add_admin_indexes',
       'add_end_reason_and_authenticated_at',
+      'add_user_last_online_index',
     ]);
     const store = new KyselySessionStore({ db: connection.db, dialect, tableName });
     expect(await store.findById(old.id)).toEqual(old);
@@ -243,13 +252,45 @@ describe.each(DIALECTS)('migrateSessionStore on %s', (dialect) => {
         values (${row.id}, ${row.userId}, ${row.keyHash}, ${row.keyPrefix}, null, ${dialect === 'sqlite' ? Number(row.isActive) : row.isActive},
           ${time(row.lastOnline)}, ${row.lastIp}, ${row.userAgent}, ${row.detail}, ${time(row.createdAt)})`.execute(connection.db);
     }
-    expect((await migrateSessionStore(connection.db, { dialect, tableName })).applied).toEqual(['add_end_reason_and_authenticated_at']);
+    expect((await migrateSessionStore(connection.db, { dialect, tableName })).applied).toEqual([
+      'add_end_reason_and_authenticated_at',
+      'add_user_last_online_index',
+    ]);
     const store = new KyselySessionStore({ db: connection.db, dialect, tableName });
     const read = await Promise.all(rows.map((row) => store.findById(row.id)));
     expect(read.map((row) => row?.endReason)).toEqual(['blacklisted', 'user_agent_changed', null, null]);
     expect(read.map((row) => row?.authenticatedAt.getTime())).toEqual(rows.map((row) => row.createdAt.getTime()));
     // Running it again changes nothing.
     expect((await migrateSessionStore(connection.db, { dialect, tableName })).applied).toEqual([]);
+  });
+
+  test('add_user_last_online_index: a table from before it gets the index, and its user list pages the same', async () => {
+    const tableName = table();
+    await migrateSessionStore(connection.db, { dialect, tableName });
+    // Take the table back to where migration 4 left it, with a user's sessions in it.
+    const [name] =
+      [...(await indexes(connection.db, dialect, tableName))].find(([, cols]) => cols.join(',') === 'user_id,last_online,id') ?? [];
+    if (name === undefined) throw new Error('the migration made no (user_id, last_online, id) index');
+    await (dialect === 'mysql' ? sql`drop index ${sql.id(name)} on ${sql.table(tableName)}` : sql`drop index ${sql.id(name)}`).execute(
+      connection.db,
+    );
+    await sql`delete from ${sql.table(MIGRATIONS_TABLE_NAME)} where table_name = ${tableName} and version >= 5`.execute(connection.db);
+    const store = new KyselySessionStore({ db: connection.db, dialect, tableName });
+    const rows = Array.from({ length: 5 }, (_, i) => ({ ...session('carol'), lastOnline: new Date(Date.UTC(2026, 10, 27, 12, i % 3)) }));
+    for (const row of rows) await store.insert(row);
+    const now = new Date(Date.UTC(2026, 10, 28));
+    const before = await store.listActive('carol', now);
+    expect(before).toHaveLength(5);
+    expect((await migrateSessionStore(connection.db, { dialect, tableName })).applied).toEqual(['add_user_last_online_index']);
+    expect([...(await indexes(connection.db, dialect, tableName)).values()].map((cols) => cols.join(','))).toContain(
+      'user_id,last_online,id',
+    );
+    expect(await store.listActive('carol', now)).toEqual(before);
+    const first = await store.listActivePage?.('carol', now, { limit: 2 });
+    const last = first?.at(-1);
+    if (last === undefined) throw new Error('no first page');
+    const rest = await store.listActivePage?.('carol', now, { limit: 10, after: { lastOnline: last.lastOnline, id: last.id } });
+    expect([...(first ?? []), ...(rest ?? [])]).toEqual(before);
   });
 
   test('integer user ids: a 64-bit integer column, ids returned as numbers', async () => {
@@ -290,7 +331,7 @@ describe.each(DIALECTS)('migrateSessionStore on %s', (dialect) => {
     const names = [...(await indexes(connection.db, dialect, tableName)).keys()];
     // Our index names (SQLite's own autoindex names are not limited).
     for (const name of names.filter((n) => n.endsWith('_idx'))) expect(name.length).toBeLessThanOrEqual(63);
-    expect(names.filter((n) => n.endsWith('_idx'))).toHaveLength(6); // 3 of migration 1, one replaced, 4 of migration 3
+    expect(names.filter((n) => n.endsWith('_idx'))).toHaveLength(7); // 3 of migration 1, one replaced, 4 of migration 3, 1 of migration 5
     expect(names.filter((n) => n.endsWith('_user_active_idx'))).toHaveLength(1);
     const store = new KyselySessionStore({ db: connection.db, dialect, tableName });
     const row = session('alice');
