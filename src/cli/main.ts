@@ -46,6 +46,8 @@ Options:
   --user-id-type string|integer type of user_id when migrate creates the table (default: string);
                                other commands read it from the table (given, it must agree)
   --batch-size N                rows per statement (purge) or per transaction (--from-django) (default: 1000)
+  --pause-ms N                  purge: wait N ms between batches, leaving the database's disk to the apps
+                               while a large backlog goes; 0 for as fast as it can (default: 50)
   --inactive-retention-days N   purge also deletes sessions inactive for N days
   -h, --help                    show this help
 
@@ -61,6 +63,15 @@ function positiveInteger(name: string, value: string | undefined): number | unde
   if (value === undefined) return undefined;
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+function nonNegativeInteger(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isSafeInteger(n) || n < 0) {
+    throw new UsageError(`--${name} must be a non-negative integer, got ${JSON.stringify(value)}`);
+  }
   return n;
 }
 
@@ -121,6 +132,7 @@ async function run(argv: readonly string[]): Promise<number> {
       table: { type: 'string' },
       'user-id-type': { type: 'string' },
       'batch-size': { type: 'string' },
+      'pause-ms': { type: 'string' },
       'inactive-retention-days': { type: 'string' },
       'from-django': { type: 'boolean' },
       'dry-run': { type: 'boolean' },
@@ -150,6 +162,8 @@ async function run(argv: readonly string[]): Promise<number> {
   const userIdType = rawIdType as UserIdType | undefined;
   const tableName = values.table;
   const batchSize = positiveInteger('batch-size', values['batch-size']);
+  const pauseMs = nonNegativeInteger('pause-ms', values['pause-ms']);
+  if (pauseMs !== undefined && command !== 'purge') throw new UsageError('--pause-ms goes with purge');
   const retentionDays = positiveInteger('inactive-retention-days', values['inactive-retention-days']);
   if (sub === 'revoke' && (values.user === undefined) === (values.session === undefined)) {
     throw new UsageError('give either --user ID or --session ID');
@@ -215,6 +229,7 @@ async function run(argv: readonly string[]): Promise<number> {
       if (command === 'purge') {
         const result = await manager.purgeExpired({
           ...(batchSize === undefined ? {} : { batchSize }),
+          ...(pauseMs === undefined ? {} : { pauseMs }),
           ...(retentionDays === undefined ? {} : { inactiveRetentionSeconds: retentionDays * 86_400 }),
         });
         process.stdout.write(`purged ${result.deleted} session(s) in ${result.batches} batch(es)\n`);
