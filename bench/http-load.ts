@@ -232,7 +232,7 @@ export async function runHttpLoad(options: BenchOptions, log: (line: string) => 
   const entry = await serverEntry();
   const cells: HttpRound[] = [];
   const headlineCells: HttpRound[] = [];
-  const headlineRounds = options.quick ? 6 : options.headlineRounds;
+  const headlineRounds = options.quick ? 4 : options.headlineRounds;
   const pinned = pinToCpus(process.pid, '0');
   log(pinned ? '  servers pinned to CPU 1, load generator to CPU 0' : '  (taskset unavailable: processes not pinned)');
   try {
