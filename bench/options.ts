@@ -32,10 +32,11 @@ export const USAGE = `npm run bench -- [flags]
 
   --only PARTS         comma-separated: ${PARTS.join(', ')} (default: all; --quick skips profile)
   --quick              a short run (about 3 minutes): fewer rounds, shorter loads, scale up to 100 k
-  --scale-max N        largest PostgreSQL table for the scale part (default 1000000; quick: 100000)
+  --scale-max N        largest PostgreSQL table for the scale part, of 10000, 100000, 1000000, 10000000
+                       (default 10000000; quick: 100000)
   --http-seconds S     seconds per measured load, whole seconds (default 1)
   --http-rounds N      interleaved rounds (default 4; quick: 2)
-  --headline-rounds N  rounds of the headline rows, token and JWT next to their baselines (default 16; quick: 6)
+  --headline-rounds N  rounds of the headline rows, token and JWT next to their baselines (default 16; quick: 4)
   --frameworks LIST    of ${FRAMEWORKS.join(', ')}
   --configs LIST       of ${HTTP_CONFIGS.join(', ')} (the baseline always runs)
   --profile            write a CPU profile of each HTTP server to bench/.out/profiles (the profile part does)
@@ -119,7 +120,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
   return {
     parts: parts ?? (quick ? PARTS.filter((p) => p !== 'profile') : PARTS),
     quick,
-    scaleMax: scaleMax ?? (quick ? 100_000 : 1_000_000),
+    scaleMax: scaleMax ?? (quick ? 100_000 : 10_000_000),
     httpSeconds,
     httpRounds,
     headlineRounds,

@@ -4,6 +4,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type Framework, HTTP_CONFIG_INFO, type HttpConfig } from './http-configs.js';
 import type { BenchResults, HttpCell, HttpHeadline, HttpResults, Interval, MicroRow } from './results.js';
+import { scaleSection, scaleTargets } from './scale-report.js';
 import { soakSectionOf, withSoakSection } from './soak-report.js';
 import { formatCount, formatMs, formatNs, formatPercent, median } from './stats.js';
 
@@ -196,33 +197,7 @@ export function judgeTargets(results: BenchResults): TargetVerdict[] {
           },
     );
   }
-  {
-    const rows = results.scale?.rows ?? [];
-    const target = 'Cold lookup p99 flat (within 2×) from 10 k to 1 M sessions';
-    const first = rows.find((r) => r.sessions === 10_000);
-    const last = rows.find((r) => r.sessions === 1_000_000);
-    if (first === undefined || last === undefined) {
-      const largest = rows.at(-1);
-      verdicts.push({
-        target,
-        figure:
-          largest === undefined
-            ? '—'
-            : `measured up to ${formatCount(largest.sessions)} sessions only (run without --quick, or with --scale-max 1000000)`,
-        verdict: 'not measured',
-      });
-    } else {
-      const byKey = last.lookupByKey.p99Ms / first.lookupByKey.p99Ms;
-      const byId = last.lookupById.p99Ms / first.lookupById.p99Ms;
-      verdicts.push({
-        target,
-        figure:
-          `by token hash ${formatMs(first.lookupByKey.p99Ms)} → ${formatMs(last.lookupByKey.p99Ms)} (×${byKey.toFixed(2)}); ` +
-          `by session id ${formatMs(first.lookupById.p99Ms)} → ${formatMs(last.lookupById.p99Ms)} (×${byId.toFixed(2)})`,
-        verdict: byKey <= 2 && byId <= 2 ? 'met' : 'missed',
-      });
-    }
-  }
+  verdicts.push(...scaleTargets(results.scale));
   {
     const p = results.propagation;
     const target = 'Revocation propagation p99 < 50 ms between two instances';
@@ -588,34 +563,7 @@ export function renderReport(results: BenchResults): string {
     );
   }
 
-  if (results.scale !== undefined) {
-    const s = results.scale;
-    lines.push('## Scale (PostgreSQL)', '');
-    lines.push(
-      'Sessions bulk-inserted with `generate_series` (five per user, one in five expired), then `ANALYZE`. Cold lookups authenticate a ' +
-        'session this process has not cached (store read, user load, cache fill), each session once. Purge: `purgeExpired({ batchSize: 1000 })` of the expired fifth.',
-      '',
-      table(
-        ['sessions', 'table + indexes', 'insert', 'by token hash p50', 'p99', 'by session id p50', 'p99', 'purged', 'purge rows/s'],
-        s.rows.map((r) => [
-          formatCount(r.sessions),
-          `${r.tableMiB.toFixed(0)} MiB`,
-          `${r.insertSeconds.toFixed(1)} s`,
-          formatMs(r.lookupByKey.p50Ms),
-          formatMs(r.lookupByKey.p99Ms),
-          formatMs(r.lookupById.p50Ms),
-          formatMs(r.lookupById.p99Ms),
-          `${formatCount(r.purge.deleted)} in ${r.purge.seconds.toFixed(2)} s`,
-          formatCount(r.purge.rowsPerSecond),
-        ]),
-        ['r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
-      ),
-      '',
-      `Memory: ${formatCount(s.memory.sessions)} sessions in \`MemorySessionCache\` take ${(s.memory.heapBytes / 2 ** 20).toFixed(1)} MiB of heap ` +
-        `(${Math.round(s.memory.bytesPerSession)} bytes each: the entry with its own id, hash, IP and User-Agent strings, a small user object, and the LRU and id-index bookkeeping).`,
-      '',
-    );
-  }
+  if (results.scale !== undefined) lines.push(scaleSection(results.scale), '');
 
   if (results.propagation !== undefined) {
     const p = results.propagation;

@@ -159,13 +159,67 @@ export interface WritesResults {
   readonly maxLastOnlineLagSeconds: number;
 }
 
+/** Latency of one operation measured at one size, milliseconds. */
+export interface ScaleLatency {
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly maxMs?: number | undefined;
+  readonly samples: number;
+}
+
+/** One answer measured at one size: `GET active` or an admin page, for the user with 10,000 sessions. */
+export interface ScaleView extends ScaleLatency {
+  readonly group: 'GET active' | 'admin';
+  readonly name: string;
+  /** What was asked, e.g. `GET active?limit=50`. */
+  readonly request: string;
+  /** Sessions in the answer. */
+  readonly rows: number;
+}
+
+/** A purge (as `nilva-session purge` runs it, in a process of its own) with a login loop running next to it. */
+export interface PurgeRun {
+  /** Which of the expired rows it took. */
+  readonly scope: string;
+  readonly batchSize: number;
+  /** purgeExpired's pause between batches (0: none). */
+  readonly pauseMs: number;
+  /** Share of the machine's CPU busy with other work just before (see waitForQuiet). */
+  readonly busyBefore: number;
+  readonly deleted: number;
+  readonly seconds: number;
+  readonly rowsPerSecond: number;
+  readonly batches: number;
+  /** Each batch's statement. */
+  readonly batchMs: ScaleLatency;
+  /** `createSession` (a login's store write), before the purge started and while it ran. */
+  readonly loginBefore: ScaleLatency;
+  readonly loginDuring: ScaleLatency;
+  /** A cold `authenticate` (a manager without a cache: the store read, the user load), before and during. */
+  readonly authBefore: ScaleLatency;
+  readonly authDuring: ScaleLatency;
+  /** Logins during the purge that took longer than the 50 ms target. */
+  readonly loginsOverTarget: number;
+  /** PostgreSQL: WAL written while the purge ran (the login loop's included), and checkpoints made. */
+  readonly walMiB?: number | undefined;
+  readonly checkpoints?: number | undefined;
+}
+
 export interface ScaleRow {
+  /** Absent in results of earlier versions: PostgreSQL. */
+  readonly dialect?: 'postgres' | 'mysql' | undefined;
   readonly sessions: number;
   readonly insertSeconds: number;
+  /** Building the indexes after the load (and VACUUM ANALYZE on PostgreSQL). */
+  readonly indexSeconds?: number | undefined;
   readonly tableMiB: number;
-  readonly lookupByKey: { readonly p50Ms: number; readonly p99Ms: number; readonly samples: number };
-  readonly lookupById: { readonly p50Ms: number; readonly p99Ms: number; readonly samples: number };
+  readonly lookupByKey: ScaleLatency;
+  readonly lookupById: ScaleLatency;
+  /** The purge runs together (purgeRuns: each of them). */
   readonly purge: { readonly deleted: number; readonly seconds: number; readonly rowsPerSecond: number; readonly batches: number };
+  readonly purgeRuns?: PurgeRun[] | undefined;
+  /** From 100 k rows on. */
+  readonly views?: ScaleView[] | undefined;
 }
 
 export interface MemoryRow {
@@ -178,6 +232,8 @@ export interface MemoryRow {
 export interface ScaleResults {
   readonly rows: ScaleRow[];
   readonly memory: MemoryRow;
+  /** The PostgreSQL server's settings that shape the figures (checkpoints, buffers), as `SHOW` gives them. */
+  readonly postgresSettings?: Readonly<Record<string, string>> | undefined;
 }
 
 export interface PropagationResults {
