@@ -285,7 +285,8 @@ export function scaleSection(scale: ScaleResults): string {
         'as fast as the database can (`--pause-ms 0`, the only pace before the pause existed), then the rest with the defaults ' +
         '(batches of 1000, 50 ms apart). Meanwhile this process logs a user in every 10 ms (`createSession`: a login’s store ' +
         'write) and authenticates a random session through a manager without a cache (a cold `authenticate`), for a few seconds ' +
-        'before the purge and all through it. Latencies are p50 / p99 / max. WAL is what PostgreSQL wrote while the purge ran ' +
+        'before the purge and all through it; each run starts after a `CHECKPOINT`, so that the writes before it are not flushed ' +
+        'during it. Latencies are p50 / p99 / max. WAL is what PostgreSQL wrote while the purge ran ' +
         '(the logins’ included); checkpoints, how many it made meanwhile.',
       '',
       purgeTable(purged, true),
