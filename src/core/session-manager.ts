@@ -873,7 +873,7 @@ export class SessionManager<TUser = unknown> {
    * `pauseMs` between batches (default 50; 0 goes as fast as the database can). The pause
    * leaves the database's disk to the application while a large backlog goes: deleting 2.5 M
    * rows of 10 M on PostgreSQL without it wrote WAL fast enough to force a checkpoint every
-   * 15–20 seconds, whose flushes held a few concurrent logins' commits for 100–220 ms; with it
+   * 10–20 seconds, whose flushes held a few concurrent logins' commits for 100–220 ms; with it
    * (about 15,000 rows a second) no login waited over 50 ms on an otherwise idle machine, and a
    * few in 17,000 did on a busy one. Active, unexpired sessions are never touched.
    *
