@@ -452,7 +452,7 @@ export function renderReport(results: BenchResults): string {
       Object.values(runs).some((r) => r !== undefined && r.measuredAt.slice(0, 13) !== results.startedAt.slice(0, 13))
         ? ' or by the earlier run named in the parts table'
         : ''
-    }. Reproduce with \`npm run bench\` (about 20 minutes) or \`npm run bench -- --quick\` (about 3 minutes).`,
+    }. Reproduce with \`npm run bench\` (about 40 minutes, 16 of them the 10 M-row scale part) or \`npm run bench -- --quick\` (under 4 minutes: 3 min 48 s here).`,
     '',
   );
   lines.push(
