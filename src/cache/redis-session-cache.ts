@@ -190,7 +190,8 @@ export class RedisSessionCache implements SessionCache {
   /**
    * Cluster: entries filled before this time (Date.now()) are not trusted: this process's
    * subscriber was down meanwhile, so it may have missed invalidations whose deletions did not
-   * reach a failed node, and such an entry comes back with the replica that takes over.
+   * reach a failed node, and such an entry comes back with the replica that takes over. While
+   * the subscriber is down no entry is trusted at all (`#trusted`).
    */
   #trustFilledAfter = Number.NEGATIVE_INFINITY;
 
@@ -563,6 +564,9 @@ export class RedisSessionCache implements SessionCache {
         this.#heard.delete(value);
       }
     }
+    // The subscriber listened and is down now: invalidations made meanwhile go unheard, and a
+    // replica taking over a failed master brings back every entry whose deletion missed it.
+    if (this.#subscriberDown && this.#wasUp) return false;
     if (this.#trustFilledAfter === Number.NEGATIVE_INFINITY) return true;
     const filledAt = FILLED_AT_RE.exec(raw);
     return filledAt !== null && Number(filledAt[1]) > this.#trustFilledAfter;

@@ -33,6 +33,12 @@ export const SIGNING_KEY = 'multi-instance-signing-key-of-32-bytes+';
 export const FIREFOX = 'Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0';
 export const CHROME = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36';
 /** What a request over HTTP from the test looks like to the engine (loopback, Firefox). */
+/**
+ * How soon another instance must refuse a session revoked elsewhere: the time its invalidation
+ * message takes to arrive (a few ms at p99 on loopback), with a margin for 2 busy cores.
+ */
+export const PROPAGATION_BOUND_MS = 100;
+
 export const FACTS: RequestFacts = { ip: '127.0.0.1', userAgent: FIREFOX };
 
 /** The application's user as `loadUser` returns it and the caches hold it. */

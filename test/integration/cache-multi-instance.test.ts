@@ -13,6 +13,7 @@ import {
   type Cluster,
   type Credentials,
   FACTS,
+  PROPAGATION_BOUND_MS,
   percentile,
   propagation,
   SIGNING_KEY,
@@ -20,9 +21,6 @@ import {
   turn,
 } from '../helpers/two-instances.js';
 import type { TestUser } from '../helpers/users.js';
-
-/** The bound the issue sets on cross-instance propagation. */
-const PROPAGATION_BOUND_MS = 100;
 
 // Set by each target's beforeAll (the targets run one after the other).
 let cluster: Cluster;

@@ -5,6 +5,7 @@ import { createClient, createCluster } from '@redis/client';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { CacheLogger } from '../../src/cache/cache-logger.js';
 import { createRedisSessionCache } from '../../src/cache/create-redis-session-cache.js';
+import { RedisSessionCache } from '../../src/cache/redis-session-cache.js';
 import type { CachedSession } from '../../src/core/session-cache.js';
 import { hashData } from '../../src/tokens/opaque-token.js';
 import { clusterTarget, freePort, REDIS_CLUSTER_URLS, type RedisInspector, uniqueNamespace } from '../helpers/redis.js';
@@ -129,6 +130,62 @@ describe('createRedisSessionCache on a Redis Cluster', () => {
     await cache.close();
   });
 
+  // What protects an instance that may have missed an invalidation: a failing master's replica
+  // takes over with the entries whose deletion never reached it, and the revoking instance's
+  // message went unheard here. The entries below, filled by another instance, stand for those.
+  test('a subscriber that lost its connection: no cluster entry trusted until it hears again, then none filled before', async () => {
+    const ns = namespace();
+    const name = `nilva-test-sub-${randomUUID()}`;
+    const own = createCluster({ rootNodes: REDIS_CLUSTER_URLS.map((url) => ({ url })), defaults: { disableOfflineQueue: true } });
+    const sub = own.duplicate({ minimizeConnections: true, defaults: { disableOfflineQueue: true, name } });
+    for (const c of [own, sub]) c.on('error', () => undefined);
+    await own.connect();
+    await sub.connect();
+    const watcher = new RedisSessionCache({ client: own, subscriber: sub, namespace: ns, logger: quiet });
+    const other = await createRedisSessionCache({ urls: REDIS_CLUSTER_URLS, namespace: ns, logger: quiet });
+    try {
+      expect(await watcher.ready()).toBe(true);
+      const before = entry();
+      await other.remote.fill(before, 60_000);
+      expect(await watcher.lookup('id', before.id)).toMatchObject({ entry: before });
+
+      // The subscriber's connection is cut: node-redis reconnects it, and until its probe is
+      // heard again the watcher reads nothing from Redis.
+      const downs: string[] = [];
+      watcher.subscribe((event) => {
+        if (event.type === 'down' || event.type === 'up') downs.push(event.type);
+      });
+      expect(await killClientsNamed(name)).toBeGreaterThan(0);
+      await until(() => downs.includes('up'));
+      expect(downs.slice(0, 2)).toEqual(['down', 'up']);
+      // Filled before it heard again: distrusted, although Redis holds it.
+      expect(await watcher.lookup('id', before.id)).toBeUndefined();
+      expect(await watcher.lookup('keyHash', before.keyHash)).toBeUndefined();
+      expect(await other.remote.lookup('id', before.id)).toMatchObject({ entry: before });
+      // Filled once it listens again (past the second of margin for clocks): trusted.
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      const after = entry();
+      await other.remote.fill(after, 60_000);
+      expect(await watcher.lookup('id', after.id)).toMatchObject({ entry: after });
+
+      // The subscriber is gone for good: no entry is trusted, old or new.
+      await sub.close();
+      await until(() => !watcher.listening);
+      const during = entry();
+      await other.remote.fill(during, 60_000);
+      for (const e of [after, during]) {
+        expect(await watcher.lookup('id', e.id)).toBeUndefined();
+        expect(await watcher.lookup('keyHash', e.keyHash)).toBeUndefined();
+        expect(await other.remote.lookup('id', e.id)).toMatchObject({ entry: e });
+      }
+    } finally {
+      await other.close();
+      await watcher.close();
+      if (sub.isOpen) await sub.close();
+      await own.close();
+    }
+  });
+
   test('options: one way to name Redis; cluster URLs name no database', async () => {
     await expect(createRedisSessionCache({ url: 'redis://127.0.0.1:6379', urls: REDIS_CLUSTER_URLS })).rejects.toThrow(
       'give one of the options "url", "urls", "cluster" and "client", not "url" and "urls"',
@@ -141,6 +198,35 @@ describe('createRedisSessionCache on a Redis Cluster', () => {
     await expect(createRedisSessionCache({ cluster: { rootNodes: [] } })).rejects.toThrow('at least one of "rootNodes"');
   });
 });
+
+async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!condition()) {
+    if (performance.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/** Closes, on every node of the shared cluster, the connections of clients with this name. */
+async function killClientsNamed(name: string): Promise<number> {
+  let killed = 0;
+  for (const url of REDIS_CLUSTER_URLS) {
+    const client = createClient({ url });
+    client.on('error', () => undefined);
+    await client.connect();
+    try {
+      const list = String(await client.sendCommand(['CLIENT', 'LIST']));
+      for (const line of list.split('\n')) {
+        const fields = new Map(line.split(' ').map((field) => field.split('=', 2) as [string, string]));
+        if (fields.get('name') !== name) continue;
+        killed += Number(await client.sendCommand(['CLIENT', 'KILL', 'ID', fields.get('id') as string]));
+      }
+    } finally {
+      client.destroy();
+    }
+  }
+  return killed;
+}
 
 /** CRC16 (XMODEM) of the key's hash tag, modulo 16384: the key's slot, as Redis computes it. */
 function keySlot(key: string): number {
