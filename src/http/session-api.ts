@@ -9,7 +9,7 @@ import { hostOrigin } from '../lib/origin.js';
 import { isSecureTransport, requestScheme } from '../lib/transport.js';
 import { activePageQuery, nextPageLink } from './active-page-query.js';
 import type { ApiCredentialFacts, ApiRequest, ApiResponse } from './api-types.js';
-import { CookieMode, csrfTokenFor, type SessionApiCookie, type SessionApiCookieOptions } from './cookie-mode.js';
+import { CookieMode, csrfTokenFor, type SessionApiCookie, type SessionApiCookieOptions, type SessionCookieRead } from './cookie-mode.js';
 import { badRequest, errorResponse, json } from './error-responses.js';
 import { LoginThrottle, type LoginThrottleOptions, throttledResponse } from './login-throttle.js';
 import { charFields, readBody } from './request-body.js';
@@ -580,13 +580,29 @@ export class SessionApi<TUser = unknown> {
     const who = await this.#credentials(req, 'login');
     if ('status' in who) return who;
     const { userId, facts } = who;
+    const mode = this.#cookieMode;
+    const secure = mode !== undefined && requestScheme(req, this.#trust) === 'https';
+    if (mode !== undefined) await this.#endReplacedCookieSession(mode.read(req.cookie, secure), facts);
     const { token, session } = await this.manager.createSession({ userId, ip: facts.ip, userAgent: facts.userAgent });
-    if (this.#cookieMode !== undefined) return this.#signedIn(token, session, requestScheme(req, this.#trust) === 'https', false);
+    if (mode !== undefined) return this.#signedIn(token, session, secure, false);
     return json(
       200,
       { token, session_id: session.id, expire_at: session.expireAt === null ? null : session.expireAt.toISOString() },
       { 'cache-control': 'no-store' },
     );
+  }
+
+  /**
+   * A sign-in replaces the browser's session cookie, so the session it named ends, as Django's
+   * `login()` ends the session it replaces: otherwise it would live on until it expires, listed
+   * among the user's devices, with nobody holding its token. Ended before the new session is
+   * created, so that it does not count against `maxSessionsPerUser`. Two different cookies of
+   * that name (one may have been planted) end nothing.
+   */
+  async #endReplacedCookieSession(cookie: SessionCookieRead, facts: RequestFacts): Promise<void> {
+    if (cookie.kind !== 'token') return;
+    const outcome = await this.manager.authenticateToken(cookie.token, facts);
+    if (outcome.ok) await this.manager.revokeSession(outcome.session.id, 'logout');
   }
 
   async #obtainPair(req: ApiRequest): Promise<ApiResponse> {

@@ -262,6 +262,42 @@ describe.each(RUNS)('cookie mode on %s through %s', (dialect, framework) => {
     expect(await stillWorks(cookie)).toBe(false);
   });
 
+  test('a sign-in from a browser that holds a session cookie ends that session, whoever it was of; other sessions stay', async () => {
+    const user = newUser();
+    const first = await signIn(user);
+    const elsewhere = await signIn(user);
+    // The same browser signs in again: its cookie is replaced, and the session it named ends.
+    const again = await loginRequest(user, { cookie: first.cookie, origin: own() });
+    expect(again.status).toBe(200);
+    const second = `nilva_session=${cookieNamed(again, 'nilva_session').value}`;
+    expect(await stillWorks(first.cookie)).toBe(false);
+    expect(await stillWorks(second)).toBe(true);
+    expect(await stillWorks(elsewhere.cookie)).toBe(true);
+    const active = await client.request('GET', '/api/active', withCookie(second));
+    expect((active.json as Array<{ session_id: string }>).map((s) => s.session_id).sort()).toEqual(
+      [(again.json as { session_id: string }).session_id, elsewhere.session_id].sort(),
+    );
+    // Another account signs in on that browser: the first account's session ends there too.
+    const other = newUser();
+    const switched = await loginRequest(other, { cookie: second, origin: own() });
+    expect(switched.status).toBe(200);
+    expect(await stillWorks(second)).toBe(false);
+    expect(await stillWorks(elsewhere.cookie)).toBe(true);
+    // A failed sign-in ends nothing; nor does one carrying two different cookies of that name.
+    const kept = await signIn(user);
+    const refused = await client.request('POST', '/api/login', {
+      body: { username: user.username, password: 'wrong' },
+      headers: { cookie: kept.cookie, origin: own() },
+    });
+    expect(refused.status).toBe(401);
+    expect(await stillWorks(kept.cookie)).toBe(true);
+    const planted = await signIn(newUser());
+    const twice = await loginRequest(user, { cookie: `${kept.cookie}; ${planted.cookie}`, origin: own() });
+    expect(twice.status).toBe(200);
+    expect(await stillWorks(kept.cookie)).toBe(true);
+    expect(await stillWorks(planted.cookie)).toBe(true);
+  });
+
   test('DELETE active that ends the current session clears both cookies; scope=others and other ids keep them', async () => {
     const user = newUser();
     const first = await signIn(user);
