@@ -88,6 +88,8 @@ const MAX_REPAIR_LOOKUPS = 100;
 
 /** purgeExpired's pause between batches when none is given (see there). */
 const DEFAULT_PURGE_PAUSE_MS = 50;
+/** How long the store must have gone without a failure before a success ends an outage. */
+const STORE_RECOVERY_QUIET_MS = 1000;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -129,8 +131,15 @@ export class SessionManager<TUser = unknown> {
   readonly #jwt: JwtCodec | undefined;
   readonly #tokenKeyword: string | null;
   readonly #bearerKeyword: string | null;
-  /** Whether the store's last call failed: its cause is logged once per outage, not per request. */
+  /**
+   * Whether the store is in an outage: its cause is logged once per outage, not per request. It
+   * ends with a success {@link STORE_RECOVERY_QUIET_MS} or more after the last failure: while a
+   * server shuts down, a statement already running may still succeed between two failures, and
+   * announcing that as a recovery would log the same outage twice.
+   */
   #storeDown = false;
+  /** When a store call last failed (`performance.now()`). */
+  #storeFailedAt = 0;
   /** Likewise for the application's `loadUser`. */
   #loadUserDown = false;
 
@@ -940,6 +949,7 @@ export class SessionManager<TUser = unknown> {
    */
   #storeFailed(error: unknown): SessionError {
     if (error instanceof SessionError && error.code === 'ERR_STORE_UNAVAILABLE') return error;
+    this.#storeFailedAt = performance.now();
     if (!this.#storeDown) {
       this.#storeDown = true;
       const log = this.#logger.error ?? this.#logger.warn;
@@ -951,6 +961,7 @@ export class SessionManager<TUser = unknown> {
   }
 
   #storeAnswered(): void {
+    if (performance.now() - this.#storeFailedAt < STORE_RECOVERY_QUIET_MS) return;
     this.#storeDown = false;
     this.#logger.warn('nilva-session: the session store answers again');
   }
