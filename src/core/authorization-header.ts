@@ -15,6 +15,21 @@ function isAsciiSpace(c: number): boolean {
   return c === 32 || (c >= 9 && c <= 13);
 }
 
+/**
+ * Whether the value holds one of `bytes.split()`'s separators other than the space. Five
+ * `indexOf` scans, not a regular expression: on a JWT's 300 characters they take about a quarter
+ * of the time, and this runs on every request.
+ */
+function hasOtherAsciiSpace(value: string): boolean {
+  return (
+    value.indexOf('\t') !== -1 ||
+    value.indexOf('\n') !== -1 ||
+    value.indexOf('\r') !== -1 ||
+    value.indexOf('\v') !== -1 ||
+    value.indexOf('\f') !== -1
+  );
+}
+
 /** Splits on runs of ASCII whitespace, as `bytes.split()` does. */
 function splitWords(value: string): string[] {
   const words: string[] = [];
@@ -72,7 +87,7 @@ export function parseAuthorization(
   // Fast path for the common, well-formed "<Scheme> <credentials>" header.
   const space = header.indexOf(' ');
   let words: string[];
-  if (space > 0 && header.indexOf(' ', space + 1) === -1 && !/[\t\n\v\f\r]/.test(header) && space < header.length - 1) {
+  if (space > 0 && space < header.length - 1 && header.indexOf(' ', space + 1) === -1 && !hasOtherAsciiSpace(header)) {
     words = [header.slice(0, space), header.slice(space + 1)];
   } else {
     words = splitWords(header);

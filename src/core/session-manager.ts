@@ -444,7 +444,8 @@ export class SessionManager<TUser = unknown> {
     userId: UserId | undefined,
   ): MaybePromise<AuthOutcome<TUser>> {
     if (entry === undefined) return this.#miss('id', sessionId, facts, 'bearer', userId);
-    if (userId !== undefined && String(entry.userId) !== String(userId))
+    // The claim and the row may spell one id differently (42 and "42"); equal values skip the strings.
+    if (userId !== undefined && entry.userId !== userId && String(entry.userId) !== String(userId))
       return this.#fail('ERR_SESSION_NOT_FOUND', messages.sessionNotFound);
     return this.#checkCached(entry, facts, 'bearer');
   }
