@@ -269,16 +269,23 @@ export class JwtCodec {
     const digest = hash('sha256', token, 'base64url');
     const hit = this.#memo.get(digest);
     if (hit !== undefined) {
-      if (this.#now() / 1000 >= hit.claims.exp + this.config.leewaySeconds) {
+      if (!this.#unexpired(hit.claims)) {
         this.#memo.delete(digest);
         return { ok: false, reason: 'Token is expired' };
       }
       return hit;
     }
     return this.verify(token, 'access').then((result) => {
-      if (result.ok && this.#now() / 1000 < result.claims.exp + this.config.leewaySeconds) this.#memo.set(digest, result);
+      // Every later hit returns this very object, and the codec is public: frozen, so that no
+      // caller can change what the next request is checked against.
+      if (result.ok && this.#unexpired(result.claims))
+        this.#memo.set(digest, Object.freeze({ ok: true, claims: Object.freeze(result.claims) }));
       return result;
     });
+  }
+
+  #unexpired(claims: JwtClaims): boolean {
+    return this.#now() / 1000 < claims.exp + this.config.leewaySeconds;
   }
 
   /** Verifies a token of the given type: signature, allow-listed algorithm, `exp`/`nbf`/`iat`, `jti`, `token_type`. */
